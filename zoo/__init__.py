@@ -1,0 +1,72 @@
+"""keras-seq-zoo: a registry of ready, tunable recurrent Keras models for sequence tasks.
+
+Example::
+
+    import zoo
+
+    zoo.list_models(task="sentiment")          # ['sentiment/bag_of_embeddings', 'sentiment/bilstm', ...]
+    zoo.get("sentiment/lstm").describe()        # task, taxonomy kind, hyperparameters, metrics
+    model = zoo.build("sentiment/lstm", units=128)             # a compiled keras.Model
+    run = zoo.train("sentiment/lstm", "builtin:negation", out="runs/s1")
+    run.predict(["good, not bad"])
+    zoo.export("runs/s1", "exported/s1")        # SavedModel: raw strings in, probabilities out
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._registry import ModelSpec, get, list_models, register_model
+from .errors import DataError, HyperparameterError, RunDirError, UnknownModelError, ZooError
+from .runs import TrainedModel, load
+from .tasks import list_tasks
+from .training import build, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError", "HyperparameterError", "ModelSpec", "RunDirError", "TrainedModel", "UnknownModelError",
+    "ZooError", "build", "evaluate", "export", "get", "hypermodel", "list_models", "list_tasks", "load",
+    "predict", "register_model", "train",
+]
+
+
+def hypermodel(name: str, problem: dict[str, Any] | None = None):
+    """A ``keras_tuner.HyperModel`` over entry ``name``'s declared search space.
+
+    ``problem`` fixes the data facts (vocabulary size, classes, ...); the
+    defaults of the task are used when it is left out.
+
+    Example::
+
+        tuner = keras_tuner.RandomSearch(zoo.hypermodel("sentiment/gru"), objective="val_accuracy")
+    """
+    import keras_tuner as kt
+
+    spec = get(name)
+    facts = {**spec.task.default_problem, **(problem or {})}
+
+    class _EntryHyperModel(kt.HyperModel):
+        def build(self, hp):
+            return spec.builder(hp, facts)
+
+    return _EntryHyperModel(name=name.replace("/", "_"))
+
+
+def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "test") -> dict[str, Any]:
+    """The task's metrics for a run (directory or object) on ``split`` of ``data``."""
+    return (load(run) if isinstance(run, str) else run).evaluate(data, split)
+
+
+def predict(run: str | TrainedModel, inputs) -> list[dict[str, Any]]:
+    """Predictions for raw inputs from a run directory, a loaded run, or an export."""
+    from .export import is_export, predict_exported
+
+    if isinstance(run, str) and is_export(run):
+        return predict_exported(run, list(inputs))
+    return (load(run) if isinstance(run, str) else run).predict(inputs)
+
+
+def export(run: str | TrainedModel, out: str, overwrite: bool = False) -> str:
+    """Export a run as a SavedModel serving raw inputs; returns the export path."""
+    return (load(run) if isinstance(run, str) else run).export(out, overwrite=overwrite)

@@ -1,0 +1,179 @@
+"""The ``zoo`` command: argument parsing only; every verb calls the Python API.
+
+Bad input (unknown model, hyperparameter, data spec, run directory) prints
+``zoo: error: ...`` and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="Ready, tunable recurrent Keras models for sequence tasks.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list registered models")
+    p.add_argument("--task", help="only this task (e.g. sentiment)")
+    p.add_argument("--pattern", help="only names matching this glob or substring")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("describe", help="show an entry's task, hyperparameters and metrics as JSON")
+    p.add_argument("name")
+
+    p = sub.add_parser("train", help="train an entry and write a run directory")
+    p.add_argument("name", help="registry entry, e.g. sentiment/lstm")
+    p.add_argument("--data", required=True, help="data spec, e.g. builtin:negation, csv:reviews.csv")
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                   help="override a hyperparameter or preprocessing option (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+
+    p = sub.add_parser("evaluate", help="print a run's metrics on a data split as one JSON object")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--data", help="data spec (default: the data the run was trained on)")
+    p.add_argument("--split", default="test", choices=("test", "validation", "train", "all"))
+
+    p = sub.add_parser("predict", help="predict raw inputs with a run directory or an export")
+    p.add_argument("run", help="run directory or exported SavedModel")
+    p.add_argument("inputs", nargs="*", metavar="TEXT", help="inputs; '-' or none reads lines from stdin")
+    p.add_argument("--json", action="store_true", help="one JSON object per input")
+
+    p = sub.add_parser("export", help="export a run as a SavedModel serving raw inputs")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--out", required=True, help="export directory to write")
+    p.add_argument("--overwrite", action="store_true")
+    return parser
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cmd_list(zoo, args) -> None:
+    names = zoo.list_models(task=args.task, pattern=args.pattern)
+    if args.json:
+        print(json.dumps([{"name": n, "kind": zoo.get(n).kind, "description": zoo.get(n).description}
+                          for n in names], indent=2))
+        return
+    print(_table([[n, zoo.get(n).kind, zoo.get(n).description] for n in names], ["name", "kind", "description"]))
+
+
+def _cmd_train(zoo, args) -> None:
+    from .hparams import parse_assignments
+
+    run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                    overrides=parse_assignments(args.set), seed=args.seed, overwrite=args.overwrite)
+    print(json.dumps({"run": run.path, "test": run.metrics.get("test"),
+                      "validation": run.metrics.get("validation"),
+                      "train_seconds": round(run.metrics["train_seconds"], 1)}, indent=2))
+
+
+def _read_inputs(args) -> list[str]:
+    inputs = list(args.inputs)
+    if not inputs or inputs == ["-"]:
+        inputs = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not inputs:
+        from .errors import ZooError
+
+        raise ZooError("no inputs: give TEXT arguments or lines on stdin")
+    return inputs
+
+
+def _cmd_predict(zoo, args) -> None:
+    results = zoo.predict(args.run, _read_inputs(args))
+    if args.json:
+        for r in results:
+            print(json.dumps(r, ensure_ascii=False))
+        return
+    print(_table([[r["label"], f"{r['probability']:.4f}", r["text"]] for r in results],
+                 ["label", "probability", "input"]))
+
+
+def _quiet_framework_import() -> None:
+    """Import Keras (and TensorFlow) with native stderr muted: TensorFlow prints
+    start-up notes from C++ before its log level applies, which buries our output."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+        import keras_tuner  # noqa: F401
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # the CUDA probe logs once, here
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``zoo`` console script; returns the exit status."""
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Texts after an option (``predict RUN --json "a" "b"``) belong to the inputs.
+        if args.command == "predict" and not any(e.startswith("-") and e != "-" for e in extra):
+            args.inputs += extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.version or not args.command:
+        if args.version:
+            from . import __version__
+
+            print(f"keras-seq-zoo {__version__}")
+            return 0
+        parser.print_help()
+        return EXIT_USAGE
+    _quiet_framework_import()
+    import zoo
+
+    from .errors import ZooError
+
+    try:
+        if args.command == "list":
+            _cmd_list(zoo, args)
+        elif args.command == "describe":
+            print(json.dumps(zoo.get(args.name).describe(), indent=2))
+        elif args.command == "train":
+            _cmd_train(zoo, args)
+        elif args.command == "evaluate":
+            print(json.dumps(zoo.evaluate(args.run, args.data, args.split)))
+        elif args.command == "predict":
+            _cmd_predict(zoo, args)
+        elif args.command == "export":
+            print(zoo.export(args.run, args.out, overwrite=args.overwrite))
+    except ZooError as exc:
+        print(f"zoo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("zoo: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""Sentiment classification, the many-to-one task: a text in, one label out.
+
+Entries: ``simple_rnn``, ``lstm``, ``gru``, ``bilstm`` (stacked, bidirectional)
+and the control ``bag_of_embeddings``, the mean of word embeddings, which
+ignores word order: every recurrent entry has to beat it on ``builtin:negation``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers
+
+from .._registry import register_model
+from ..data import Splits, check_parts, parse_spec, split_by_key
+from ..data.builtin import load_builtin
+from ..data.files import read_table
+from ..errors import DataError
+from ..metrics import classification_report
+from ..recurrent import declare_stack, optimizer, recurrent_stack
+from ..text import Tokenizer, tokenize
+from . import Task, register_task
+
+Example = tuple[str, str]  # (text, label name)
+
+
+def _sort_labels(labels: set[str]) -> list[str]:
+    """Integer-looking labels in numeric order, others alphabetically."""
+    try:
+        return sorted(labels, key=int)
+    except ValueError:
+        return sorted(labels)
+
+
+class TextClassificationPreprocessor:
+    """Tokenizer, fixed sequence length and label names: everything between raw text
+    and the model, saved with every run and compiled into every export."""
+
+    def __init__(self, tokenizer: Tokenizer, label_names: Sequence[str], sequence_length: int,
+                 options: dict[str, Any] | None = None):
+        self.tokenizer = tokenizer
+        self.label_names = list(label_names)
+        self.sequence_length = int(sequence_length)
+        self.options = dict(options or {})
+        self._label_index = {name: i for i, name in enumerate(self.label_names)}
+
+    def problem(self) -> dict[str, int]:
+        return {"vocab_size": self.tokenizer.vocab_size, "num_classes": len(self.label_names),
+                "sequence_length": self.sequence_length}
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.tokenizer.encode(texts, self.sequence_length)
+
+    def encode_labels(self, labels: Sequence[str], where: str = "data") -> np.ndarray:
+        unknown = sorted({label for label in labels if label not in self._label_index})
+        if unknown:
+            raise DataError(f"{where}: label(s) {', '.join(map(repr, unknown[:5]))} were not in the "
+                            f"training data; the model knows {', '.join(map(repr, self.label_names))}")
+        return np.array([self._label_index[label] for label in labels], dtype="int32")
+
+    def save(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.tokenizer.save(os.path.join(directory, "vocabulary.txt"))
+        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
+            json.dump({"labels": self.label_names, "sequence_length": self.sequence_length,
+                       "options": self.options}, f, indent=2, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, directory: str) -> TextClassificationPreprocessor:
+        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        tokenizer = Tokenizer.load(os.path.join(directory, "vocabulary.txt"))
+        return cls(tokenizer, config["labels"], config["sequence_length"], config.get("options"))
+
+
+def _from_table(spec, delimiter: str) -> Splits[Example]:
+    check_parts(spec, ("train", "validation", "test"))
+
+    def read(path: str) -> list[Example]:
+        rows = read_table(path, delimiter=delimiter, required=("text", "label"), where=spec.text)
+        return [(row["text"], row["label"].strip()) for row in rows]
+
+    if spec.target is not None:
+        train, validation, test = split_by_key(read(spec.target), key=lambda ex: ex[0], where=spec.text)
+    else:
+        if "train" not in spec.parts:
+            raise DataError(f"data spec {spec.text!r} names no train part (train=FILE)")
+        train = read(spec.parts["train"])
+        if "test" in spec.parts:
+            test = read(spec.parts["test"])
+            if "validation" in spec.parts:
+                validation = read(spec.parts["validation"])
+            else:
+                train, validation, _ = split_by_key(train, key=lambda ex: ex[0], fractions=(0.9, 0.1, 0.0),
+                                                    where=spec.text)
+        else:
+            train, validation, test = split_by_key(train, key=lambda ex: ex[0], where=spec.text)
+            if "validation" in spec.parts:
+                train, validation = train + validation, read(spec.parts["validation"])
+    return Splits(train, validation, test, source=spec.text)
+
+
+@register_task
+class SentimentTask(Task):
+    name = "sentiment"
+    kind = "many-to-one"
+    description = "Sentiment classification: a text in, one label out."
+    input_description = "raw text strings"
+    output_description = "class probabilities over the labels of the training data"
+    metrics = ("accuracy", "macro_f1", "loss")
+    objective = "val_accuracy"
+    objective_direction = "max"
+    default_problem = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128}
+    data_kinds = ("builtin", "tfds", "csv", "tsv")
+    default_epochs = 15
+    default_batch_size = 64
+    patience = 4
+
+    def declare_preprocessing(self, hp) -> None:
+        hp.Int("max_tokens", 100, 500_000, default=20_000)  # vocabulary size, reserved ids included
+        hp.Int("max_length", 4, 4096, default=256)  # longer texts are truncated
+
+    def load_data(self, spec: str) -> Splits[Example]:
+        parsed = parse_spec(spec, self.data_kinds)
+        if parsed.kind == "builtin":
+            splits = load_builtin(parsed)
+        elif parsed.kind in ("csv", "tsv"):
+            splits = _from_table(parsed, "," if parsed.kind == "csv" else "\t")
+        else:
+            from ..data.tfds_source import load_text_classification
+
+            parts, label_names = load_text_classification(parsed)
+            splits = Splits(parts["train"], parts["validation"], parts["test"], source=spec,
+                            info={"label_names": label_names})
+        classes = {label for _, label in splits.train}
+        if len(classes) < 2:
+            raise DataError(f"{spec}: the training data has a single class ({', '.join(map(repr, classes))}); "
+                            "a classifier needs at least two")
+        return splits
+
+    def fit_preprocessor(self, splits: Splits[Example], options: dict[str, Any]) -> TextClassificationPreprocessor:
+        texts = [text for text, _ in splits.train]
+        tokenizer = Tokenizer.fit(texts, max_tokens=options["max_tokens"])
+        longest = max(max(1, len(tokenize(t))) for t in texts)
+        labels = splits.info.get("label_names") or _sort_labels({label for _, label in splits.train})
+        return TextClassificationPreprocessor(tokenizer, labels, min(longest, options["max_length"]), options)
+
+    def load_preprocessor(self, directory: str) -> TextClassificationPreprocessor:
+        return TextClassificationPreprocessor.load(directory)
+
+    def arrays(self, preprocessor, examples: Sequence[Example], where: str = "data"):
+        texts = [text for text, _ in examples]
+        return preprocessor.encode_texts(texts), preprocessor.encode_labels([y for _, y in examples], where)
+
+    def evaluate(self, model, preprocessor, examples, batch_size: int, where: str = "data") -> dict[str, float]:
+        if not examples:
+            raise DataError(f"{where}: no examples to evaluate")
+        x, y = self.arrays(preprocessor, examples, where)
+        probabilities = model.predict(x, batch_size=batch_size, verbose=0)
+        return classification_report(y, np.asarray(probabilities))
+
+    def predict(self, model, preprocessor, inputs: Sequence[str], batch_size: int = 256) -> list[dict[str, Any]]:
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        probabilities = np.asarray(model.predict(preprocessor.encode_texts(list(inputs)),
+                                                 batch_size=batch_size, verbose=0))
+        results = []
+        for text, probs in zip(inputs, probabilities, strict=True):
+            best = int(np.argmax(probs))
+            results.append({"text": text, "label": preprocessor.label_names[best],
+                            "probability": float(probs[best]),
+                            "probabilities": dict(zip(preprocessor.label_names, map(float, probs), strict=True))})
+        return results
+
+    def serving(self, model, preprocessor):
+        import tensorflow as tf
+
+        table = preprocessor.tokenizer.tf_table()
+        labels = tf.constant(preprocessor.label_names)
+        length = preprocessor.sequence_length
+
+        def serve(texts):
+            ids = preprocessor.tokenizer.tf_encode(texts, length, table)
+            probabilities = model(ids, training=False)
+            best = tf.argmax(probabilities, axis=-1)
+            return {"probabilities": probabilities, "label": tf.gather(labels, best),
+                    "probability": tf.reduce_max(probabilities, axis=-1)}
+
+        def tokenize_fn(texts):
+            return {"token_ids": preprocessor.tokenizer.tf_encode(texts, length, table)}
+
+        signature = [tf.TensorSpec([None], tf.string, name="texts")]
+        endpoints = {"serve": (serve, signature), "tokenize": (tokenize_fn, signature)}
+        metadata = {"labels": preprocessor.label_names, "sequence_length": length,
+                    "inputs": {"serve": "texts: string [batch]"},
+                    "outputs": {"serve": "probabilities: float32 [batch, labels]; label: string [batch]; "
+                                         "probability: float32 [batch]"}}
+        return endpoints, [table], metadata
+
+
+# ---------------------------------------------------------------------------
+# Registry entries
+# ---------------------------------------------------------------------------
+
+def _token_input(problem: dict[str, Any]):
+    return keras.Input(shape=(problem["sequence_length"],), dtype="int32", name="token_ids")
+
+
+def _embed(hp, problem, tokens, default_dim: int = 64):
+    dim = hp.Int("embedding_dim", 16, 512, step=16, default=default_dim)
+    return layers.Embedding(problem["vocab_size"], dim, mask_zero=True, name="embedding")(tokens)
+
+
+def _classify(hp, problem, inputs, features, name: str) -> keras.Model:
+    outputs = layers.Dense(problem["num_classes"], activation="softmax", name="classifier")(features)
+    model = keras.Model(inputs, outputs, name=name.replace("/", "_"))
+    model.compile(optimizer=optimizer(hp), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _recurrent_classifier(hp, problem, *, cell: str, name: str, depth: int = 1,
+                          bidirectional: bool = False) -> keras.Model:
+    tokens = _token_input(problem)
+    x = _embed(hp, problem, tokens)
+    stack = declare_stack(hp, units=64, depth=depth, bidirectional=bidirectional)
+    x = recurrent_stack(x, cell=cell, **stack)
+    return _classify(hp, problem, tokens, x, name)
+
+
+@register_model("sentiment/simple_rnn")
+def simple_rnn(hp, problem):
+    """Embedding, Elman SimpleRNN, softmax: the plain recurrent baseline (no gates)."""
+    return _recurrent_classifier(hp, problem, cell="simple_rnn", name="sentiment/simple_rnn")
+
+
+@register_model("sentiment/lstm")
+def lstm(hp, problem):
+    """Embedding, LSTM (input, forget, output gates), softmax over the final state."""
+    return _recurrent_classifier(hp, problem, cell="lstm", name="sentiment/lstm")
+
+
+@register_model("sentiment/gru")
+def gru(hp, problem):
+    """Embedding, GRU (reset and update gates), softmax over the final state."""
+    return _recurrent_classifier(hp, problem, cell="gru", name="sentiment/gru")
+
+
+@register_model("sentiment/bilstm")
+def bilstm(hp, problem):
+    """Embedding, two stacked bidirectional LSTMs, softmax: reads the text both ways."""
+    return _recurrent_classifier(hp, problem, cell="lstm", depth=2, bidirectional=True, name="sentiment/bilstm")
+
+
+@register_model("sentiment/bag_of_embeddings")
+def bag_of_embeddings(hp, problem):
+    """Control: mean of word embeddings, an MLP, softmax. Ignores word order."""
+    tokens = _token_input(problem)
+    x = _embed(hp, problem, tokens)
+    x = layers.GlobalAveragePooling1D(name="mean_of_embeddings")(x)  # masked mean
+    x = layers.Dense(hp.Int("units", 16, 512, step=16, default=64), activation="relu", name="hidden")(x)
+    return _classify(hp, problem, tokens, x, "sentiment/bag_of_embeddings")
