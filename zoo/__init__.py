@@ -60,7 +60,7 @@ def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "tes
 
 def predict(run: str | TrainedModel, inputs) -> list[dict[str, Any]]:
     """Predictions for raw inputs from a run directory, a loaded run, or an export."""
-    from .export import is_export, predict_exported
+    from .serving import is_export, predict_exported
 
     if isinstance(run, str) and is_export(run):
         return predict_exported(run, list(inputs))

@@ -7,6 +7,7 @@ Bad input (unknown model, hyperparameter, data spec, run directory) prints
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -50,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="TEXT", help="inputs; '-' or none reads lines from stdin")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
 
+    p = sub.add_parser("demo", help="the main job on built-in data: train, compare with the control, export")
+    p.add_argument("--out", default="runs/demo", help="folder for the runs and the export (default runs/demo)")
+    p.add_argument("--data", default="builtin:negation", help="data spec (default builtin:negation)")
+    p.add_argument("--overwrite", action="store_true")
+
     p = sub.add_parser("export", help="export a run as a SavedModel serving raw inputs")
     p.add_argument("run", help="run directory")
     p.add_argument("--out", required=True, help="export directory to write")
@@ -76,11 +82,44 @@ def _cmd_list(zoo, args) -> None:
 def _cmd_train(zoo, args) -> None:
     from .hparams import parse_assignments
 
-    run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                    overrides=parse_assignments(args.set), seed=args.seed, overwrite=args.overwrite)
+    overrides = parse_assignments(args.set)
+    # Progress goes to stderr, so stdout carries only the result (pipe it to jq).
+    with contextlib.redirect_stdout(sys.stderr):
+        run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                        overrides=overrides, seed=args.seed, overwrite=args.overwrite,
+                        verbose=1 if sys.stderr.isatty() else 2)
     print(json.dumps({"run": run.path, "test": run.metrics.get("test"),
                       "validation": run.metrics.get("validation"),
                       "train_seconds": round(run.metrics["train_seconds"], 1)}, indent=2))
+
+
+DEMO_ENTRIES = ("sentiment/lstm", "sentiment/gru", "sentiment/bag_of_embeddings")
+DEMO_TEXTS = ("the film was good , not bad", "the film was bad , not good",
+              "i expected the plot to be bad and it was not", "i expected the plot not to be bad and it was")
+
+
+def _cmd_demo(zoo, args) -> None:
+    """Train two recurrent entries and the order-blind control, then export the best."""
+    if os.path.exists(args.out) and not args.overwrite:
+        raise zoo.RunDirError(f"{args.out} already exists; choose another --out or pass --overwrite")
+    rows, runs = [], {}
+    for name in DEMO_ENTRIES:
+        print(f"zoo demo: training {name} on {args.data}", file=sys.stderr)
+        with contextlib.redirect_stdout(sys.stderr):
+            run = zoo.train(name, args.data, os.path.join(args.out, name.replace("/", "_")),
+                            overwrite=args.overwrite, verbose=2)
+        runs[name] = run
+        test = run.metrics["test"]
+        rows.append([name, zoo.get(name).kind, f"{test['accuracy']:.4f}", f"{test['macro_f1']:.4f}",
+                     str(len(run.history["loss"])), f"{run.metrics['train_seconds']:.1f}"])
+    best = max(runs, key=lambda n: runs[n].metrics["validation"]["accuracy"])
+    export_dir = zoo.export(runs[best], os.path.join(args.out, "export"), overwrite=args.overwrite)
+    print(f"\nResults on {args.data} (test split):\n")
+    print(_table(rows, ["entry", "kind", "accuracy", "macro_f1", "epochs", "train s"]))
+    print(f"\nExported {best} to {export_dir}; its predictions:\n")
+    results = zoo.predict(export_dir, list(DEMO_TEXTS))
+    print(_table([[r["label"], f"{r['probability']:.4f}", r["text"]] for r in results],
+                 ["label", "probability", "input"]))
 
 
 def _read_inputs(args) -> list[str]:
@@ -164,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(zoo.evaluate(args.run, args.data, args.split)))
         elif args.command == "predict":
             _cmd_predict(zoo, args)
+        elif args.command == "demo":
+            _cmd_demo(zoo, args)
         elif args.command == "export":
             print(zoo.export(args.run, args.out, overwrite=args.overwrite))
     except ZooError as exc:

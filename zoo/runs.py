@@ -136,7 +136,7 @@ class TrainedModel:
         write_json(os.path.join(folder, METRICS), self.metrics)
 
     def export(self, path: str, overwrite: bool = False) -> str:
-        from .export import export_saved_model
+        from .serving import export_saved_model
 
         return export_saved_model(self, path, overwrite=overwrite)
 

@@ -118,8 +118,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     x_val, y_val = task.arrays(preprocessor, splits.validation, where=f"{data} (validation)")
     monitor = task.objective
     all_callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, mode=task.objective_direction,
-                                                   patience=task.patience, restore_best_weights=True),
-                     *callbacks]
+                                                   patience=task.patience, restore_best_weights=True)]
     partial = None
     if out is not None:
         partial = os.path.abspath(out) + PARTIAL_SUFFIX
@@ -133,6 +132,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
         os.makedirs(partial, exist_ok=True)
         write_json(previous, config)
         all_callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(partial, "backup")))
+    all_callbacks.extend(callbacks)  # after the backup, so an epoch they see is already saved
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2

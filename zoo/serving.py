@@ -63,7 +63,8 @@ def predict_exported(path: str, inputs: list[str]) -> list[dict]:
         raise RunDirError(f"{path} is a SavedModel but not a zoo export (no {METADATA})")
     with open(meta_path, encoding="utf-8") as f:
         labels = json.load(f)["labels"]
-    served = tf.saved_model.load(path).serve(tf.constant(inputs))
+    loaded = tf.saved_model.load(path)  # keep a reference: its variables die with it
+    served = loaded.serve(tf.constant(inputs))
     probabilities = np.asarray(served["probabilities"])
     results = []
     for text, probs in zip(inputs, probabilities, strict=True):

@@ -1,0 +1,32 @@
+"""Shared fixtures. Tests run offline on data the zoo generates or the tests write."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import pytest  # noqa: E402
+
+SMALL = "builtin:negation,n=400"  # a few hundred examples: one quick epoch
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A sentiment/lstm run trained briefly on small built-in data, saved to disk."""
+    import zoo
+
+    out = tmp_path_factory.mktemp("runs") / "lstm"
+    return zoo.train("sentiment/lstm", SMALL, str(out), epochs=2, batch_size=32, verbose=0)
+
+
+def write_csv(path, rows, header=("text", "label"), delimiter=","):
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, delimiter=delimiter)
+        if header:
+            writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)

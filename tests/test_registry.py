@@ -1,0 +1,132 @@
+"""The registry: listing, lookup, metadata, hyperparameter validation, plugins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import keras_tuner as kt
+import pytest
+
+import zoo
+from zoo.recurrent import CELLS
+
+SENTIMENT = ["sentiment/bag_of_embeddings", "sentiment/bilstm", "sentiment/gru", "sentiment/lstm",
+             "sentiment/simple_rnn"]
+
+
+def test_list_models_filters():
+    assert zoo.list_models(task="sentiment") == SENTIMENT
+    assert set(SENTIMENT) <= set(zoo.list_models())
+    assert zoo.list_models(pattern="*lstm") == ["sentiment/bilstm", "sentiment/lstm"]
+    assert zoo.list_models(pattern="gru") == ["sentiment/gru"]
+    with pytest.raises(zoo.ZooError, match="unknown task 'sentimnt'.*sentiment"):
+        zoo.list_models(task="sentimnt")
+
+
+def test_unknown_name_lists_closest():
+    with pytest.raises(zoo.UnknownModelError, match=r"Did you mean: sentiment/lstm"):
+        zoo.get("sentiment/lstmm")
+    with pytest.raises(zoo.UnknownModelError, match=r"Did you mean: .*sentiment/gru"):
+        zoo.get("gru")
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_describe_is_complete(name):
+    d = zoo.get(name).describe()
+    assert d["name"] == name and d["task"] == name.split("/")[0]
+    assert d["kind"] in ("one-to-many", "many-to-one", "many-to-many", "synced many-to-many")
+    assert d["description"] and d["metrics"] and d["input"] and d["output"]
+    for hp in d["hyperparameters"].values():
+        assert "default" in hp
+    assert d["hyperparameters"]["clipnorm"]["default"] > 0  # clipping on by default
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_ready_model_and_search_space_agree(name):
+    """zoo.build (defaults) and zoo.hypermodel (empty HyperParameters) make the same model."""
+    ready = zoo.build(name)
+    hp = kt.HyperParameters()
+    searched = zoo.hypermodel(name).build(hp)
+    assert ready.count_params() == searched.count_params()
+    assert hp.values == zoo.get(name).defaults()
+    assert ready.optimizer is not None and ready.optimizer.clipnorm == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_recurrent_layers_keep_cudnn_defaults(name):
+    model = zoo.build(name)
+    assert model.get_layer("embedding").mask_zero
+    rnns = [layer for layer in model._flatten_layers() if isinstance(layer, tuple(CELLS.values()))]
+    if name.endswith("bag_of_embeddings"):
+        assert not rnns
+        return
+    assert rnns
+    for layer in rnns:
+        assert layer.cell.activation is keras.activations.tanh
+        assert getattr(layer.cell, "recurrent_activation", keras.activations.sigmoid) is keras.activations.sigmoid
+        assert layer.cell.recurrent_dropout == 0 and not layer.unroll and layer.cell.use_bias
+
+
+def test_overrides_change_the_model():
+    model = zoo.build("sentiment/lstm", vocab_size=500, num_classes=3, units=32, embedding_dim=16, depth=2)
+    assert model.output_shape == (None, 3)
+    assert model.get_layer("embedding").input_dim == 500
+    assert model.get_layer("rnn_lstm_1").units == 32
+    no_clip = zoo.build("sentiment/lstm", clipnorm=0)
+    assert no_clip.optimizer.clipnorm is None
+    # None means "not given" (an unset CLI flag): the default stays.
+    assert zoo.build("sentiment/lstm", units=None).get_layer("rnn_lstm_0").units == 64
+
+
+@pytest.mark.parametrize(("overrides", "pattern"), [
+    ({"unitz": 8}, r"unknown hyperparameter 'unitz' for sentiment/lstm\. Did you mean 'units'\?"),
+    ({"units": 1000}, r"'units' .* got 1000: allowed values are an integer from 16 to 512"),
+    ({"units": 8}, r"'units' .* got 8"),
+    ({"units": "many"}, r"'units' .* got 'many': allowed values are an integer"),
+    ({"units": 64.5}, r"'units' .* got 64.5"),
+    ({"units": True}, r"'units' .* got True"),
+    ({"dropout": 0.9}, r"'dropout' .* a number from 0.0 to 0.6"),
+    ({"learning_rate": float("nan")}, r"'learning_rate'"),
+    ({"vocab_size": 0}, r"vocab_size for sentiment/lstm must be a positive integer"),
+])
+def test_bad_hyperparameters_name_the_problem(overrides, pattern):
+    with pytest.raises(zoo.HyperparameterError, match=pattern):
+        zoo.build("sentiment/lstm", **overrides)
+
+
+def test_string_values_from_the_command_line_are_converted():
+    model = zoo.build("sentiment/gru", units="32", learning_rate="0.001", depth="2")
+    assert model.get_layer("rnn_gru_1").units == 32
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.001)
+
+
+def test_entry_point_plugins_register_models(tmp_path):
+    """A package can add entries through the 'zoo.models' entry-point group."""
+    (tmp_path / "zoo_plugin_demo.py").write_text(textwrap.dedent('''
+        import zoo
+        from zoo.tasks.sentiment import _recurrent_classifier
+
+        @zoo.register_model("sentiment/plugin_gru")
+        def plugin_gru(hp, problem):
+            """A GRU entry registered by a plugin."""
+            return _recurrent_classifier(hp, problem, cell="gru", name="sentiment/plugin_gru")
+    '''))
+    dist = tmp_path / "zoo_plugin_demo-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-plugin-demo\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[zoo.models]\ndemo = zoo_plugin_demo\n")
+    code = "import zoo; print(zoo.list_models(pattern='plugin')); print(zoo.build('sentiment/plugin_gru').name)"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "['sentiment/plugin_gru']" in out.stdout and "sentiment_plugin_gru" in out.stdout
+
+
+def test_register_rejects_bad_names():
+    with pytest.raises(ValueError, match="TASK/ENTRY"):
+        zoo.register_model("lstm")(lambda hp, problem: None)
+    with pytest.raises(zoo.ZooError, match="unknown task"):
+        zoo.register_model("poetry/lstm")(lambda hp, problem: None)
