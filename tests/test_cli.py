@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import SMALL, write_csv
+
 from zoo.cli import main
 
 ZOO = [sys.executable, "-m", "zoo.cli"]
@@ -25,7 +25,7 @@ def test_list_and_describe(capsys):
     code, out, _ = run_cli(capsys, "list", "--task", "sentiment")
     assert code == 0 and "sentiment/bilstm" in out and "many-to-one" in out
     code, out, _ = run_cli(capsys, "list", "--json")
-    assert code == 0 and {"name": "sentiment/gru"}.items() <= json.loads(out)[2].items() or "sentiment/gru" in out
+    assert (code == 0 and {"name": "sentiment/gru"}.items() <= json.loads(out)[2].items()) or "sentiment/gru" in out
     code, out, _ = run_cli(capsys, "describe", "sentiment/lstm")
     d = json.loads(out)
     assert code == 0 and d["kind"] == "many-to-one" and d["hyperparameters"]["units"]["default"] == 64

@@ -6,9 +6,9 @@ import collections
 
 import pytest
 import tensorflow_datasets as tfds
+from conftest import write_csv
 
 import zoo
-from conftest import write_csv
 from zoo.data import parse_spec
 
 TASK = zoo.get("sentiment/lstm").task

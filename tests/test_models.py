@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import SMALL
 
 import zoo
-from conftest import SMALL
 
 TEXTS = ["the movie was good , not bad", "i expected the plot to be bad and it was not",
          "Overall, the acting was DULL!", "", "completely unseen words here"]

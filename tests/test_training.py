@@ -8,9 +8,9 @@ import os
 import keras
 import numpy as np
 import pytest
+from conftest import SMALL
 
 import zoo
-from conftest import SMALL
 
 
 @pytest.mark.parametrize("name", ["sentiment/lstm", "sentiment/gru", "sentiment/bilstm"])

@@ -21,13 +21,31 @@ from .errors import DataError, HyperparameterError, RunDirError, UnknownModelErr
 from .runs import TrainedModel, load
 from .tasks import list_tasks
 from .training import build, train
+from .tuning import TuneResult, tune
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataError", "HyperparameterError", "ModelSpec", "RunDirError", "TrainedModel", "UnknownModelError",
-    "ZooError", "build", "evaluate", "export", "get", "hypermodel", "list_models", "list_tasks", "load",
-    "predict", "register_model", "train",
+    "DataError",
+    "HyperparameterError",
+    "ModelSpec",
+    "RunDirError",
+    "TrainedModel",
+    "TuneResult",
+    "UnknownModelError",
+    "ZooError",
+    "build",
+    "evaluate",
+    "export",
+    "get",
+    "hypermodel",
+    "list_models",
+    "list_tasks",
+    "load",
+    "predict",
+    "register_model",
+    "train",
+    "tune",
 ]
 
 

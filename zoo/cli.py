@@ -39,7 +39,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override a hyperparameter or preprocessing option (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--preset", help="tuned values: a preset.json written by 'zoo tune'")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+
+    p = sub.add_parser("build", help="build an entry (defaults, --set, --preset) and print its summary")
+    p.add_argument("name")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                   help="hyperparameters and data facts (vocab_size, num_classes, ...)")
+    p.add_argument("--preset", help="a preset.json written by 'zoo tune'")
+
+    p = sub.add_parser("tune", help="search hyperparameters with keras-tuner (resumable)")
+    p.add_argument("name", nargs="?", help="registry entry (or 'entry' in --config)")
+    p.add_argument("--config", help="experiment file (TOML); flags given here override it")
+    p.add_argument("--data", help="data spec")
+    p.add_argument("--out", required=True, help="search folder; run again with the same --out to resume")
+    p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"))
+    p.add_argument("--max-trials", type=int)
+    p.add_argument("--epochs", type=int, help="epochs per trial (hyperband: its maximum)")
+    p.add_argument("--executions-per-trial", type=int)
+    p.add_argument("--objective", help="e.g. val_accuracy, val_loss (see 'zoo describe')")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help="fix a value")
+    p.add_argument("--space", action="append", metavar="KEY=V1,V2,...", default=[],
+                   help="search only these values of a hyperparameter")
+    p.add_argument("--final-fit", action="store_true", default=None,
+                   help="retrain the best configuration on train + validation and report test metrics")
+    p.add_argument("--keep-best", type=int, help="trials whose weights stay on disk (default 3)")
+    p.add_argument("--max-consecutive-failures", type=int)
+    p.add_argument("--distribution", choices=("mirrored",), help="train each trial on every local GPU")
+    p.add_argument("--chief", action="store_true", help="run the oracle for distributed workers")
+    p.add_argument("--worker", action="store_true", help="run trials for the chief at --oracle")
+    p.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address")
+    p.add_argument("--tuner-id", help="this worker's unique name (default: host and pid)")
+    p.add_argument("--overwrite", action="store_true", help="discard an existing search in --out")
 
     p = sub.add_parser("evaluate", help="print a run's metrics on a data split as one JSON object")
     p.add_argument("run", help="run directory")
@@ -83,6 +116,10 @@ def _cmd_train(zoo, args) -> None:
     from .hparams import parse_assignments
 
     overrides = parse_assignments(args.set)
+    if args.preset:
+        from .tuning import load_preset
+
+        overrides = {**load_preset(args.preset, args.name), **overrides}
     # Progress goes to stderr, so stdout carries only the result (pipe it to jq).
     with contextlib.redirect_stdout(sys.stderr):
         run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
@@ -91,6 +128,51 @@ def _cmd_train(zoo, args) -> None:
     print(json.dumps({"run": run.path, "test": run.metrics.get("test"),
                       "validation": run.metrics.get("validation"),
                       "train_seconds": round(run.metrics["train_seconds"], 1)}, indent=2))
+
+
+def _cmd_build(zoo, args) -> None:
+    from .hparams import parse_assignments
+
+    overrides = {}
+    for key, value in parse_assignments(args.set).items():
+        # Data facts arrive as strings too; the builder's checks want integers.
+        overrides[key] = int(value) if key in zoo.get(args.name).task.default_problem and value.isdigit() else value
+    model = zoo.build(args.name, preset=args.preset, **overrides)
+    model.summary(print_fn=lambda line, **_: print(line))
+
+
+def _cmd_tune(zoo, args) -> None:
+    from . import distributed
+    from .hparams import parse_assignments
+    from .tuning import load_config, parse_space
+
+    settings = load_config(args.config) if args.config else {}
+    flags = {"entry": args.name, "data": args.data, "tuner": args.tuner, "max_trials": args.max_trials,
+             "epochs": args.epochs, "executions_per_trial": args.executions_per_trial,
+             "objective": args.objective, "batch_size": args.batch_size, "seed": args.seed,
+             "final_fit": args.final_fit, "keep_best": args.keep_best,
+             "max_consecutive_failures": args.max_consecutive_failures, "distribution": args.distribution}
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    settings["set"] = {**settings.get("set", {}), **parse_assignments(args.set)}
+    settings["space"] = {**settings.get("space", {}), **parse_space(args.space)}
+    for key in ("entry", "data"):
+        if key not in settings:
+            raise zoo.ZooError(f"zoo tune needs {'NAME' if key == 'entry' else '--data'} (or {key!r} in --config)")
+    distributed.configure(chief=args.chief, worker=args.worker, oracle=args.oracle, tuner_id=args.tuner_id)
+    entry, data = settings.pop("entry"), settings.pop("data")
+    overrides, space = settings.pop("set"), settings.pop("space")
+    with contextlib.redirect_stdout(sys.stderr):
+        result = zoo.tune(entry, data, args.out, overrides=overrides, space=space, overwrite=args.overwrite,
+                          verbose=1 if sys.stderr.isatty() else 2, **settings)
+    if distributed.is_worker():
+        print(json.dumps({"worker": os.environ.get(distributed.TUNER_ID), "search": result.path}))
+        return
+    print(result.table())
+    summary = {"search": result.path, "objective": result.objective, "best": result.best,
+               "preset": result.preset_path, "trials": len(result.trials)}
+    if result.final:
+        summary["final_fit"] = result.final
+    print(json.dumps(summary, indent=2))
 
 
 DEMO_ENTRIES = ("sentiment/lstm", "sentiment/gru", "sentiment/bag_of_embeddings")
@@ -150,7 +232,7 @@ def _quiet_framework_import() -> None:
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import keras  # noqa: F401
+        import keras
         import keras_tuner  # noqa: F401
 
         if keras.backend.backend() == "tensorflow":
@@ -203,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(zoo.evaluate(args.run, args.data, args.split)))
         elif args.command == "predict":
             _cmd_predict(zoo, args)
+        elif args.command == "build":
+            _cmd_build(zoo, args)
+        elif args.command == "tune":
+            _cmd_tune(zoo, args)
         elif args.command == "demo":
             _cmd_demo(zoo, args)
         elif args.command == "export":

@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import HyperparameterError
 
+
 def _kt():
     import keras_tuner  # imported on use: it pulls in TensorFlow, slow for 'zoo --help'
 

@@ -34,5 +34,5 @@ def classification_report(y_true: np.ndarray, probabilities: np.ndarray) -> dict
         "accuracy": accuracy(y_true, y_pred),
         "macro_f1": macro_f1(y_true, y_pred),
         "loss": cross_entropy(y_true, probabilities),
-        "examples": int(len(y_true)),
+        "examples": len(y_true),
     }

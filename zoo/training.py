@@ -43,20 +43,22 @@ def _positive_int(name: str, value: Any, entry: str) -> int:
     return value
 
 
-def build(name: str, **overrides: Any):
+def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides: Any):
     """Build the ready, compiled ``keras.Model`` of entry ``name``.
 
     Keyword arguments override hyperparameters (``units=128``) and the facts
     that usually come from data (``vocab_size=20000``, ``num_classes=3``).
     ``None`` values are ignored, so unset command-line flags never override
-    a default.
+    a default. ``preset`` (a file written by ``zoo tune``, or its dict) supplies
+    tuned values; explicit keywords win over it.
 
     Example::
 
         model = zoo.build("sentiment/bilstm", vocab_size=20000, units=128)
+        model = zoo.build("sentiment/gru", preset="runs/t1/preset.json")
     """
     spec = get(name)
-    overrides = {k: v for k, v in overrides.items() if v is not None}
+    overrides = _with_preset(name, preset, overrides)
     model_values, _, problem_values = split_overrides(spec, overrides, allow_problem=True)
     problem = dict(spec.task.default_problem)
     for key, value in problem_values.items():
@@ -65,14 +67,25 @@ def build(name: str, **overrides: Any):
     return spec.builder(hp, problem)
 
 
+def _with_preset(name: str, preset, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    values = {}
+    if preset is not None:
+        from .tuning import load_preset
+
+        values.update(load_preset(preset, name))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return values
+
+
 def _same_run(a: dict, b: dict) -> bool:
-    keys = ("entry", "data", "hyperparameters", "preprocessing", "seed", "epochs", "batch_size")
+    keys = ("entry", "data", "hyperparameters", "preprocessing", "seed", "epochs", "batch_size", "include_validation")
     return all(a.get(k) == b.get(k) for k in keys)
 
 
 def train(name: str, data: str, out: str | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, overrides: Mapping[str, Any] | None = None, seed: int = 0,
-          overwrite: bool = False, verbose: int | str = "auto", callbacks: Sequence = ()) -> TrainedModel:
+          overwrite: bool = False, verbose: int | str = "auto", callbacks: Sequence = (),
+          preset: str | Mapping[str, Any] | None = None, include_validation: bool = False) -> TrainedModel:
     """Train entry ``name`` on data spec ``data``; write a run directory to ``out``.
 
     The entry is built with its defaults plus ``overrides`` (hyperparameters and
@@ -80,6 +93,9 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     the task's objective stops improving and keeps the best weights. When
     ``out`` is given, progress is backed up each epoch to ``OUT.partial``: run
     the same call again after a crash and it resumes from the last epoch.
+    ``preset`` supplies tuned values (a ``zoo tune`` preset file or dict).
+    ``include_validation`` trains on train + validation for exactly ``epochs``
+    (no early stopping): the final fit of a tuned configuration.
 
     Example::
 
@@ -90,7 +106,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
 
     spec = get(name)
     task = spec.task
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    overrides = _with_preset(name, preset, overrides)
     model_values, prep_values, _ = split_overrides(spec, overrides)
     hp = hparams.resolve(name, spec.space(), model_values)
     prep_hp = hparams.resolve(name, task.preprocessing_options, prep_values)
@@ -109,16 +125,17 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     config = {
         "entry": name, "task": task.name, "kind": task.kind, "data": data,
         "hyperparameters": dict(hp.values), "preprocessing": preprocessing, "problem": problem,
-        "seed": seed, "epochs": epochs, "batch_size": batch_size,
+        "seed": seed, "epochs": epochs, "batch_size": batch_size, "include_validation": include_validation,
         "backend": keras.backend.backend(), "keras_version": keras.__version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
-    x_train, y_train = task.arrays(preprocessor, splits.train, where=f"{data} (train)")
+    train_examples = splits.train + splits.validation if include_validation else splits.train
+    x_train, y_train = task.arrays(preprocessor, train_examples, where=f"{data} (train)")
     x_val, y_val = task.arrays(preprocessor, splits.validation, where=f"{data} (validation)")
-    monitor = task.objective
-    all_callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, mode=task.objective_direction,
-                                                   patience=task.patience, restore_best_weights=True)]
+    all_callbacks = [] if include_validation else [
+        keras.callbacks.EarlyStopping(monitor=task.objective, mode=task.objective_direction,
+                                      patience=task.patience, restore_best_weights=True)]
     partial = None
     if out is not None:
         partial = os.path.abspath(out) + PARTIAL_SUFFIX
@@ -137,14 +154,14 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     started = time.perf_counter()
-    fit = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+    fit = model.fit(x_train, y_train, validation_data=None if include_validation else (x_val, y_val), epochs=epochs,
                     batch_size=batch_size, verbose=verbose, callbacks=all_callbacks)
     seconds = time.perf_counter() - started
     history = {k: [float(v) for v in values] for k, values in fit.history.items()}
     history["seconds"] = seconds
     metrics = {
         split: task.evaluate(model, preprocessor, getattr(splits, split), batch_size, where=f"{data} ({split})")
-        for split in ("validation", "test") if getattr(splits, split)
+        for split in ("validation", "test") if getattr(splits, split) and not (include_validation and split == "validation")
     }
     metrics["train_seconds"] = seconds
     trained = TrainedModel(model, preprocessor, config, history, metrics)

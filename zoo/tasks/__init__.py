@@ -26,6 +26,7 @@ class Task:
     metrics: ClassVar[tuple[str, ...]]     # keys of evaluate()'s result
     objective: ClassVar[str]               # Keras log name the tuner and early stopping watch
     objective_direction: ClassVar[str]     # "max" or "min"
+    objectives: ClassVar[dict[str, str]]   # every objective a search may use, with its direction
     default_problem: ClassVar[dict[str, Any]]  # facts from data, for building without data
     data_kinds: ClassVar[tuple[str, ...]]
     default_epochs: ClassVar[int] = 10

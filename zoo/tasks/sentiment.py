@@ -115,6 +115,7 @@ class SentimentTask(Task):
     metrics = ("accuracy", "macro_f1", "loss")
     objective = "val_accuracy"
     objective_direction = "max"
+    objectives = {"val_accuracy": "max", "val_loss": "min"}
     default_problem = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128}
     data_kinds = ("builtin", "tfds", "csv", "tsv")
     default_epochs = 15

@@ -1,0 +1,495 @@
+"""Hyperparameter tuning with keras-tuner: resumable, reported, distributed.
+
+A search is a folder::
+
+    OUT/
+      tune_config.json     what was asked (entry, data, tuner, budget, objective, space)
+      search/              keras-tuner's project: oracle.json, trial_*/ (trial.json, zoo_trial.json,
+                           checkpoint of the best few trials only)
+      tensorboard/         per-trial logs with HParams (TensorFlow backend)
+      trials.csv, trials.json, objective.png
+      preset.json          the best hyperparameters, score, data and date: ``zoo.build(name, preset=...)``
+      final/               with ``final_fit``: the best configuration retrained on train + validation
+
+Run the same call again with the same ``out`` and it resumes: finished trials
+are kept, a trial cut off by a kill runs again from its start. A trial that
+fails (NaN loss, out of memory, an impossible combination) is recorded as
+failed with its reason and the search goes on, up to ``max_consecutive_failures``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import gc
+import json
+import math
+import os
+import shutil
+import sys
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import hparams
+from ._registry import get
+from .errors import HyperparameterError, RunDirError, ZooError
+from .runs import read_json, write_json
+
+TUNERS = ("random", "bayesian", "hyperband")
+DISTRIBUTIONS = ("mirrored",)
+PROJECT = "search"
+TRIAL_META = "zoo_trial.json"
+
+
+# ---------------------------------------------------------------------------
+# Settings: from keyword arguments, the command line and experiment files
+# ---------------------------------------------------------------------------
+
+@dataclass
+class TuneSettings:
+    """Everything that defines a search. Experiment files (TOML) hold the same keys."""
+
+    entry: str
+    data: str
+    tuner: str = "random"                 # random | bayesian | hyperband
+    max_trials: int = 10                  # hyperband: ignored, its budget is epochs and factor 3
+    epochs: int | None = None             # per trial (default: the task's)
+    executions_per_trial: int = 1
+    objective: str | None = None          # default: the task's (sentiment: val_accuracy)
+    seed: int = 0
+    batch_size: int | None = None
+    set: dict[str, Any] = field(default_factory=dict)          # fixed values
+    space: dict[str, list[Any]] = field(default_factory=dict)  # narrowed to these choices
+    final_fit: bool = False
+    keep_best: int = 3                    # trials whose weights are kept on disk
+    max_consecutive_failures: int = 3
+    distribution: str | None = None       # "mirrored": every local GPU per trial
+
+    def search_key(self) -> dict[str, Any]:
+        """What must match for a rerun to resume the same search."""
+        return {k: getattr(self, k) for k in ("entry", "data", "tuner", "objective", "seed", "batch_size",
+                                              "set", "space", "epochs", "executions_per_trial")}
+
+
+_FIELDS = {f: t for f, t in TuneSettings.__annotations__.items()}
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """Read an experiment file (TOML); errors name the file and the key."""
+    if not os.path.exists(path):
+        raise ZooError(f"experiment file not found: {path}")
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ZooError(f"{path}: not valid TOML ({exc})") from None
+    config: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in _FIELDS:
+            raise ZooError(f"{path}: unknown key {key!r}; allowed: {', '.join(sorted(_FIELDS))}")
+        config[name] = value
+    for key in ("entry", "data"):
+        if key not in config:
+            raise ZooError(f"{path}: missing {key!r} (e.g. {key} = "
+                           f"{'sentiment/lstm' if key == 'entry' else 'builtin:negation'!r})")
+    checks = {"entry": str, "data": str, "tuner": str, "objective": str, "distribution": str,
+              "max_trials": int, "epochs": int, "executions_per_trial": int, "seed": int, "batch_size": int,
+              "keep_best": int, "max_consecutive_failures": int, "final_fit": bool, "set": dict, "space": dict}
+    for key, kind in checks.items():
+        if key in config and (not isinstance(config[key], kind) or (kind is int and isinstance(config[key], bool))):
+            raise ZooError(f"{path}: {key!r} must be {kind.__name__}, got {config[key]!r}")
+    for name, values in config.get("space", {}).items():
+        if not isinstance(values, list) or not values:
+            raise ZooError(f"{path}: space.{name} must be a non-empty list of values, got {values!r}")
+    return config
+
+
+def parse_space(items: list[str] | None) -> dict[str, list[str]]:
+    """``["units=64,128,256"]`` from ``--space`` into ``{"units": ["64", "128", "256"]}``."""
+    space = {}
+    for key, value in hparams.parse_assignments(items, "--space").items():
+        values = [v.strip() for v in value.split(",") if v.strip()]
+        if not values:
+            raise HyperparameterError(f"--space {key}= lists no values")
+        space[key] = values
+    return space
+
+
+def _check_settings(s: TuneSettings, task) -> None:
+    def positive(name, value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise HyperparameterError(f"{name} must be a positive integer, got {value!r}")
+
+    for name in ("max_trials", "epochs", "executions_per_trial", "batch_size", "keep_best",
+                 "max_consecutive_failures"):
+        positive(name, getattr(s, name))
+    if s.tuner not in TUNERS:
+        raise HyperparameterError(f"unknown tuner {s.tuner!r}; allowed: {', '.join(TUNERS)}")
+    objectives = task.objectives
+    if s.objective not in objectives:
+        raise HyperparameterError(f"unknown objective {s.objective!r} for task {task.name}; allowed: "
+                                  + ", ".join(f"{k} ({v})" for k, v in objectives.items()))
+    if s.distribution is not None and s.distribution not in DISTRIBUTIONS:
+        raise HyperparameterError(f"unknown distribution {s.distribution!r}; allowed: {', '.join(DISTRIBUTIONS)}")
+
+
+def _base_hyperparameters(spec, settings: TuneSettings):
+    """HyperParameters with the fixed values and narrowed choices registered first, so the
+    entry's own declarations of those names return them instead of searching."""
+    import keras_tuner as kt
+
+    from .training import split_overrides
+
+    space = spec.space()
+    fixed, prep, _ = split_overrides(spec, settings.set)
+    fixed = hparams.resolve(spec.name, space, fixed).values
+    hp = kt.HyperParameters()
+    for name, value in fixed.items():
+        hp.Fixed(name, value)
+    for name, values in settings.space.items():
+        if name not in space:
+            raise hparams.unknown_name_error(spec.name, name, list(space))
+        if name in fixed:
+            raise HyperparameterError(f"{name!r} is both fixed (set) and searched (space); choose one")
+        choices = []
+        for value in values:
+            coerced = hparams.resolve(spec.name, space, {name: value}).values[name]
+            if coerced not in choices:
+                choices.append(coerced)
+        default = hparams.describe(space[name])["default"]
+        hp.Choice(name, choices, default=default if default in choices else choices[0])
+    return hp, prep
+
+
+# ---------------------------------------------------------------------------
+# keras-tuner pieces
+# ---------------------------------------------------------------------------
+
+def _nan_guard():
+    import keras
+    import keras_tuner as kt
+
+    class StopOnNaN(keras.callbacks.Callback):
+        """Fail the trial at the first non-finite loss: no point training on."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                raise kt.errors.FailedTrialError(f"loss became {float(loss)} at batch {batch}")
+
+    return StopOnNaN()
+
+
+def _rss_mb() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:  # pragma: no cover
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _tuner_class(kind: str):
+    import keras_tuner as kt
+
+    base = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[kind]
+
+    class ZooTuner(base):
+        """keras-tuner's tuner plus timing, memory, failure reasons and bounded disk use."""
+
+        def run_trial(self, trial, *args, **kwargs):
+            started = time.perf_counter()
+            meta = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "pid": os.getpid(),
+                    "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+            try:
+                return super().run_trial(trial, *args, **kwargs)
+            finally:
+                meta["seconds"] = time.perf_counter() - started
+                gc.collect()
+                meta["rss_mb"] = _rss_mb()
+                folder = self.get_trial_dir(trial.trial_id)
+                os.makedirs(folder, exist_ok=True)
+                write_json(os.path.join(folder, TRIAL_META), meta)
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            self._prune_checkpoints()
+
+        def _prune_checkpoints(self):
+            keep = getattr(self, "zoo_keep_best", 3)
+            best = {t.trial_id for t in self.oracle.get_best_trials(keep)}
+            for trial_id in self.oracle.trials:
+                if trial_id in best:
+                    continue
+                folder = self.get_trial_dir(trial_id)
+                for name in os.listdir(folder) if os.path.isdir(folder) else ():
+                    if name.startswith("checkpoint"):
+                        os.remove(os.path.join(folder, name))
+
+    ZooTuner.__name__ = f"Zoo{base.__name__}"
+    return ZooTuner
+
+
+# ---------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------
+
+@dataclass
+class TuneResult:
+    """What ``zoo.tune`` returns: every trial, the best one, and the files written."""
+
+    path: str
+    objective: str
+    direction: str
+    trials: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    preset_path: str | None
+    final: dict[str, Any] | None = None
+
+    def table(self) -> str:
+        names = sorted({k for t in self.trials for k in t["hyperparameters"]})
+        header = ["trial", "status", self.objective, "epochs", "seconds", *names]
+        rows = []
+        for t in self.trials:
+            score = "" if t["score"] is None else f"{t['score']:.4f}"
+            rows.append([t["trial_id"], t["status"], score, str(t["epochs"] or ""),
+                         "" if t["seconds"] is None else f"{t['seconds']:.1f}",
+                         *[_fmt(t["hyperparameters"].get(n)) for n in names]])
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+        lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                 for r in [header, *rows]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _collect(tuner, objective: str) -> list[dict[str, Any]]:
+    trials = []
+    for trial_id, trial in sorted(tuner.oracle.trials.items()):
+        meta_path = os.path.join(tuner.get_trial_dir(trial_id), TRIAL_META)
+        meta = read_json(meta_path) if os.path.exists(meta_path) else {}
+        score = trial.score
+        history = trial.metrics.get_history(objective) if trial.metrics.exists(objective) else []
+        reason = None
+        if trial.message:
+            lines = [line for line in str(trial.message).strip().splitlines() if line.strip()]
+            reason = lines[-1].strip() if lines else None
+        trials.append({
+            "trial_id": trial_id, "status": str(trial.status).split(".")[-1],
+            "score": None if score is None or not math.isfinite(score) else float(score),
+            "epochs": (trial.best_step + 1) if trial.best_step is not None and history else None,
+            "seconds": meta.get("seconds"), "rss_mb": meta.get("rss_mb"), "tuner_id": meta.get("tuner_id"),
+            "hyperparameters": dict(trial.hyperparameters.values), "reason": reason,
+        })
+    return trials
+
+
+def _write_reports(out: str, result_trials: list[dict], objective: str, direction: str) -> None:
+    write_json(os.path.join(out, "trials.json"), result_trials)
+    names = sorted({k for t in result_trials for k in t["hyperparameters"]})
+    tmp = os.path.join(out, ".trials.csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["trial_id", "status", objective, "epochs", "seconds", "rss_mb", "reason", *names])
+        for t in result_trials:
+            writer.writerow([t["trial_id"], t["status"], t["score"], t["epochs"], t["seconds"], t["rss_mb"],
+                             t["reason"], *[t["hyperparameters"].get(n) for n in names]])
+    os.replace(tmp, os.path.join(out, "trials.csv"))
+    _plot(os.path.join(out, "objective.png"), result_trials, objective, direction)
+
+
+def _plot(path: str, trials: list[dict], objective: str, direction: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [i for i, t in enumerate(trials) if t["score"] is not None]
+    ys = [trials[i]["score"] for i in xs]
+    best, best_so_far = None, []
+    for y in ys:
+        best = y if best is None or (y > best if direction == "max" else y < best) else best
+        best_so_far.append(best)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(xs, ys, label=f"{objective} of each trial", color="tab:blue")
+    ax.step(xs, best_so_far, where="post", label="best so far", color="tab:orange")
+    failed = [i for i, t in enumerate(trials) if t["score"] is None]
+    if failed:
+        ax.scatter(failed, [min(ys) if ys else 0] * len(failed), marker="x", color="tab:red", label="failed")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objective)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: int = 10,
+         epochs: int | None = None, executions_per_trial: int = 1, objective: str | None = None,
+         seed: int = 0, batch_size: int | None = None, overrides: Mapping[str, Any] | None = None,
+         space: Mapping[str, list[Any]] | None = None, final_fit: bool = False, keep_best: int = 3,
+         max_consecutive_failures: int = 3, distribution: str | None = None, overwrite: bool = False,
+         verbose: int | str = "auto", tensorboard: bool = True) -> TuneResult:
+    """Search entry ``entry``'s hyperparameters on ``data``; results and preset go to ``out``.
+
+    ``overrides`` fix values (``{"units": 128}``), ``space`` narrows a
+    hyperparameter to a list of choices (``{"units": [64, 128, 256]}``).
+    Rerunning with the same ``out`` resumes the search.
+
+    Example::
+
+        result = zoo.tune("sentiment/gru", "builtin:negation", "runs/t1", max_trials=8, epochs=3)
+        print(result.table())
+        model = zoo.build("sentiment/gru", preset=result.preset_path)
+    """
+    import keras
+    import keras_tuner as kt
+
+    from . import distributed
+    from .training import _positive_int
+
+    spec = get(entry)
+    task = spec.task
+    settings = TuneSettings(entry=entry, data=data, tuner=tuner, max_trials=max_trials, epochs=epochs,
+                            executions_per_trial=executions_per_trial, objective=objective or task.objective,
+                            seed=int(seed), batch_size=batch_size,
+                            set={k: v for k, v in (overrides or {}).items() if v is not None},
+                            space={k: list(v) for k, v in (space or {}).items()}, final_fit=final_fit,
+                            keep_best=keep_best, max_consecutive_failures=max_consecutive_failures,
+                            distribution=distribution)
+    _check_settings(settings, task)
+    base_hp, prep_values = _base_hyperparameters(spec, settings)
+    prep_hp = hparams.resolve(entry, task.preprocessing_options, prep_values)
+    preprocessing = {n: prep_hp.values.get(n, p.default) for n, p in task.preprocessing_options.items()}
+    epochs = _positive_int("epochs", task.default_epochs if settings.epochs is None else settings.epochs, entry)
+    batch_size = settings.batch_size or task.default_batch_size
+    direction = task.objectives[settings.objective]
+
+    out = os.path.abspath(out)
+    chief_or_alone = not distributed.is_worker()
+    config_path = os.path.join(out, "tune_config.json")
+    if chief_or_alone:
+        if os.path.exists(config_path):
+            previous = read_json(config_path)
+            if overwrite:
+                shutil.rmtree(out)
+            elif previous.get("search") != json.loads(json.dumps(settings.search_key(), default=str)):
+                raise RunDirError(f"{out} holds a search with other settings; resume it with the same "
+                                  "settings, choose another --out, or pass --overwrite")
+        elif os.path.exists(out) and os.listdir(out) and not overwrite:
+            raise RunDirError(f"{out} exists and is not a zoo search; choose another --out or pass --overwrite")
+        os.makedirs(out, exist_ok=True)
+        write_json(config_path, {"search": settings.search_key(), "settings": settings.__dict__,
+                                 "preprocessing": preprocessing})
+
+    splits = task.load_data(data)
+    keras.utils.set_random_seed(settings.seed)
+    preprocessor = task.fit_preprocessor(splits, preprocessing)
+    problem = preprocessor.problem()
+    x_train, y_train = task.arrays(preprocessor, splits.train, where=f"{data} (train)")
+    x_val, y_val = task.arrays(preprocessor, splits.validation, where=f"{data} (validation)")
+
+    class EntryHyperModel(kt.HyperModel):
+        def build(self, hp):
+            return spec.builder(hp, problem)
+
+        def fit(self, hp, model, *args, callbacks=None, **kwargs):
+            callbacks = [*(callbacks or []), _nan_guard(),
+                         keras.callbacks.EarlyStopping(monitor=settings.objective, mode=direction,
+                                                       patience=task.patience, restore_best_weights=True)]
+            return model.fit(*args, callbacks=callbacks, **kwargs)
+
+    common = dict(hypermodel=EntryHyperModel(name=entry.replace("/", "_")),
+                  objective=kt.Objective(settings.objective, direction), hyperparameters=base_hp,
+                  tune_new_entries=True, seed=settings.seed, directory=out, project_name=PROJECT,
+                  overwrite=False, max_consecutive_failed_trials=settings.max_consecutive_failures)
+    if settings.tuner == "hyperband":
+        common.update(max_epochs=epochs, factor=3)
+    else:
+        common.update(max_trials=settings.max_trials, executions_per_trial=settings.executions_per_trial)
+    if settings.distribution == "mirrored":
+        if keras.backend.backend() != "tensorflow":
+            raise ZooError("--distribution mirrored needs KERAS_BACKEND=tensorflow")
+        import tensorflow as tf
+
+        common["distribution_strategy"] = tf.distribute.MirroredStrategy()
+    search_tuner = _tuner_class(settings.tuner)(**common)
+    search_tuner.zoo_keep_best = settings.keep_best
+
+    callbacks = []
+    if tensorboard and keras.backend.backend() == "tensorflow":
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=os.path.join(out, "tensorboard")))
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    stopped: str | None = None
+    fit_kwargs = dict(validation_data=(x_val, y_val), batch_size=batch_size, callbacks=callbacks, verbose=verbose)
+    if settings.tuner != "hyperband":
+        fit_kwargs["epochs"] = epochs
+    try:
+        search_tuner.search(x_train, y_train, **fit_kwargs)
+    except RuntimeError as exc:
+        if "consecutive failures" not in str(exc).lower():
+            raise
+        stopped = str(exc)
+    if not chief_or_alone:
+        return TuneResult(out, settings.objective, direction, [], None, None)
+
+    trials = _collect(search_tuner, settings.objective)
+    _write_reports(out, trials, settings.objective, direction)
+    done = [t for t in trials if t["score"] is not None]
+    best = (max if direction == "max" else min)(done, key=lambda t: t["score"]) if done else None
+    preset_path = None
+    if best is not None:
+        preset_path = os.path.join(out, "preset.json")
+        write_json(preset_path, {
+            "name": f"{entry}@{os.path.basename(out)}", "entry": entry,
+            "hyperparameters": best["hyperparameters"], "preprocessing": preprocessing,
+            "score": best["score"], "objective": settings.objective, "direction": direction,
+            "data": data, "tuner": settings.tuner, "trials": len(trials), "trial_id": best["trial_id"],
+            "epochs": best["epochs"], "backend": keras.backend.backend(),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        })
+    result = TuneResult(out, settings.objective, direction, trials, best, preset_path)
+    if stopped:
+        failures = [t["reason"] for t in trials if t["status"] in ("FAILED", "INVALID") and t["reason"]]
+        raise ZooError(f"search stopped after {settings.max_consecutive_failures} consecutive failed trials; "
+                       f"last reason: {failures[-1] if failures else 'unknown'} (table in {out}/trials.csv)")
+    if settings.final_fit and best is not None:
+        from .training import train
+
+        final = train(entry, data, os.path.join(out, "final"), epochs=best["epochs"] or epochs,
+                      batch_size=batch_size, overrides={**best["hyperparameters"], **preprocessing},
+                      seed=settings.seed, overwrite=True, verbose=verbose, include_validation=True)
+        result.final = {"run": final.path, "test": final.metrics["test"], "search_score": best["score"]}
+        write_json(os.path.join(out, "final_fit.json"), result.final)
+    return result
+
+
+def load_preset(preset: str | Mapping[str, Any], entry: str) -> dict[str, Any]:
+    """The hyperparameters (and preprocessing options) a preset file or dict holds for ``entry``."""
+    if isinstance(preset, str):
+        if not os.path.exists(preset):
+            raise ZooError(f"preset file not found: {preset}")
+        try:
+            preset = read_json(preset)
+        except json.JSONDecodeError as exc:
+            raise ZooError(f"preset {preset}: not valid JSON ({exc})") from None
+    if not isinstance(preset, Mapping) or "hyperparameters" not in preset:
+        raise ZooError("a preset holds 'entry' and 'hyperparameters' (written by zoo tune)")
+    if preset.get("entry", entry) != entry:
+        raise ZooError(f"the preset was tuned for {preset['entry']}, not {entry}")
+    return {**preset.get("preprocessing", {}), **preset["hyperparameters"]}
