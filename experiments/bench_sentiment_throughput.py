@@ -52,7 +52,9 @@ models fed the same arrays in the same order (no shuffling). Each model is
 first warmed up (tracing, graph optimization, allocator warm-up; not timed),
 then ``--repeats`` runs of ``--steps`` training steps are timed, interleaved
 model by model (zoo, keras, torch_packed, torch_unpacked, zoo, ...), so that
-background load on the machine falls on all of them alike. A Keras run is one
+background load on the machine falls on all of them alike; each round starts
+one model later (keras, torch_packed, torch_unpacked, zoo, ...), so no model
+always runs in the same place (say, right after PyTorch). A Keras run is one
 ``model.fit`` call over exactly ``steps`` batches (so its per-call set-up is
 included, as in real training); a PyTorch run is a plain loop over tensor
 slices. Reported: the median samples/s per model and the ratios of the zoo's
@@ -61,12 +63,29 @@ number of threads (``--threads``, default: the CPUs this process may use).
 
 Why the numbers differ
 ----------------------
-On a CPU, Keras's LSTM cannot use cuDNN; on the TensorFlow backend it falls
-back to a generic ``tf.while_loop`` that runs the LSTM cell as separate small
-ops per time step (two matmuls, gate activations, ``tf.where`` for the mask),
-forward and again backward. PyTorch runs the whole sequence in one native
-CPU LSTM op (oneDNN when not packed, an ATen C++ loop over the shrinking
-batch when packed).
+On a CPU, Keras's LSTM cannot use cuDNN (``backend.lstm`` raises
+NotImplementedError without a GPU), so on the TensorFlow backend it runs the
+generic ``tf.while_loop``: every time step executes the cell as separate
+small graph ops (about 60 in the forward loop body: two MatMuls, gates,
+three SelectV2 for the mask, TensorList pushes saved for backward; about 110
+in the gradient loop body), over all ``sequence_length`` steps, padding
+included (the mask only selects the old state). The zoo's model is exactly
+these layers, so it should match the hand-written Keras model. PyTorch
+unpacked runs the whole sequence in one oneDNN op forward
+(``mkldnn_rnn_layer``) and one backward. PyTorch packed cannot use that
+kernel: ATen loops over time steps in C++ with a shrinking batch, and
+autograd records some 27,000 small ops per training step at length 200;
+their backward (``slice_backward``) zero-fills a gradient the size of the
+whole packed input for every time step, so skipping the padding costs more
+than it saves on a CPU.
+
+Load: the machine may be shared. The column "cores busy" (process CPU time
+over wall time) shows it: PyTorch's OpenMP threads synchronize after every
+small op, so when another process holds one of the cores a 2-thread PyTorch
+run can slow down several-fold, much more than TensorFlow's work-stealing
+thread pool. ``--threads 1`` is the robust setting on a busy machine. (It
+sets TF's intra-op pool; TF's inter-op pool and tf.data threads can still
+push a Keras run above 1.0.)
 
 Usage::
 
@@ -240,7 +259,7 @@ def torch_runner(vocab: int, packed: bool):
 
 def bench_setting(name: str, x_all, y_all, vocab: int, steps: int, args, timings: list[dict]) -> dict[str, Any]:
     import keras
-    import numpy as np
+    import torch
 
     length = x_all.shape[1]
     x, y = take_batches(x_all, y_all, steps)
@@ -251,8 +270,6 @@ def bench_setting(name: str, x_all, y_all, vocab: int, steps: int, args, timings
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
-    import torch
-
     torch.manual_seed(0)
     zoo_model, keras_model = build_zoo(vocab, length), build_keras(vocab, length)
     runners = {"zoo": keras_runner(zoo_model), "keras": keras_runner(keras_model),
@@ -269,15 +286,19 @@ def bench_setting(name: str, x_all, y_all, vocab: int, steps: int, args, timings
         print(f"  warm-up {model}: {time.perf_counter() - started:.1f} s", flush=True)
 
     seconds: dict[str, list[float]] = {m: [] for m in runners}
+    names = list(runners)
     for repeat in range(args.repeats):
-        for model, run in runners.items():  # interleaved: background load hits every model alike
+        shift = repeat % len(names)  # interleaved, and each round starts one model later
+        for position, model in enumerate(names[shift:] + names[:shift]):
+            run = runners[model]
             load = os.getloadavg()[0]
             cpu0, wall0 = time.process_time(), time.perf_counter()
             run(x, y)
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             seconds[model].append(wall)
             timings.append({"setting": name, "repeat": repeat, "model": model, "steps": steps,
-                            "samples": len(x), "seconds": wall, "cpu_seconds": cpu, "loadavg_1min": load})
+                            "position": position, "samples": len(x), "seconds": wall, "cpu_seconds": cpu,
+                            "loadavg_1min": load})
             print(f"  repeat {repeat} {model:13s} {len(x) / wall:9.0f} samples/s  ({wall:6.2f} s wall, "
                   f"{cpu / wall:4.2f} cores busy, load {load:.2f})", flush=True)
 
@@ -285,7 +306,7 @@ def bench_setting(name: str, x_all, y_all, vocab: int, steps: int, args, timings
     busy = {m: statistics.median(t["cpu_seconds"] / t["seconds"] for t in timings
                                  if t["setting"] == name and t["model"] == m) for m in runners}
     paired = {m: statistics.median(z / o for z, o in zip(seconds[m], seconds["zoo"], strict=True))
-              for m in runners}  # zoo/other per repeat (time ratio inverted), then the median
+              for m in runners}  # zoo's samples/s over the other's within each round, then the median
     return {
         "vocab_size": vocab, "sequence_length": length, "steps": steps, "samples_per_run": len(x),
         "token_fraction": fill, "mean_tokens": float((x != 0).sum(1).mean()), "params": params,
@@ -296,7 +317,6 @@ def bench_setting(name: str, x_all, y_all, vocab: int, steps: int, args, timings
         "paired_ratio_zoo_to": paired,
         "median_ms_per_step": {m: 1000 * statistics.median(s) / steps for m, s in seconds.items()},
         "median_cores_busy": busy,  # process CPU time / wall time: < threads means waiting (or preempted)
-        "np_seed": 0, "dtype": str(np.asarray(x).dtype),
     }
 
 

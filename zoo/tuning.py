@@ -19,6 +19,7 @@ failed with its reason and the search goes on, up to ``max_consecutive_failures`
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import gc
@@ -222,15 +223,27 @@ def _tuner_class(kind: str):
             self._prune_checkpoints()
 
         def _prune_checkpoints(self):
+            """Delete the weights of finished trials outside the best ``keep_best``.
+
+            Reads trial states from disk, so it works in a distributed worker too (whose
+            oracle is a client) and never touches a trial another worker is running."""
             keep = getattr(self, "zoo_keep_best", 3)
             best = {t.trial_id for t in self.oracle.get_best_trials(keep)}
-            for trial_id in self.oracle.trials:
-                if trial_id in best:
+            project = self.project_dir
+            for folder in os.listdir(project):
+                trial_json = os.path.join(project, folder, "trial.json")
+                if not folder.startswith("trial_") or not os.path.exists(trial_json):
                     continue
-                folder = self.get_trial_dir(trial_id)
-                for name in os.listdir(folder) if os.path.isdir(folder) else ():
+                try:
+                    state = read_json(trial_json)
+                except (OSError, ValueError):
+                    continue  # being written right now
+                if state.get("trial_id") in best or state.get("status") not in ("COMPLETED", "FAILED", "INVALID"):
+                    continue
+                for name in os.listdir(os.path.join(project, folder)):
                     if name.startswith("checkpoint"):
-                        os.remove(os.path.join(folder, name))
+                        with contextlib.suppress(FileNotFoundError):
+                            os.remove(os.path.join(project, folder, name))
 
     ZooTuner.__name__ = f"Zoo{base.__name__}"
     return ZooTuner
@@ -427,7 +440,11 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         import tensorflow as tf
 
         common["distribution_strategy"] = tf.distribute.MirroredStrategy()
-    search_tuner = _tuner_class(settings.tuner)(**common)
+    try:  # keras-tuner builds once with the default values to learn the space
+        search_tuner = _tuner_class(settings.tuner)(**common)
+    except (ValueError, TypeError) as exc:
+        raise ZooError(f"{entry} does not build with the search's default values ({exc}); "
+                       "fix them with --set or narrow them with --space") from None
     search_tuner.zoo_keep_best = settings.keep_best
 
     callbacks = []
