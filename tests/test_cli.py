@@ -94,7 +94,7 @@ def test_train_evaluate_predict_export(capsys, tmp_path):
 ])
 def test_bad_input_exits_2_with_a_message(capsys, tmp_path, argv, message):
     (tmp_path / "bad.csv").write_text("text,score\nfine,1\n")
-    code, out, err = run_cli(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
+    code, _, err = run_cli(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
     assert code == 2 and message in err and err.startswith("zoo: error: ")
     assert "Traceback" not in err and not os.path.exists(tmp_path / "r")
 

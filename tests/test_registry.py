@@ -23,7 +23,7 @@ def test_list_models_filters():
     assert set(SENTIMENT) <= set(zoo.list_models())
     assert zoo.list_models(pattern="*lstm") == ["sentiment/bilstm", "sentiment/lstm"]
     assert zoo.list_models(pattern="gru") == ["sentiment/gru"]
-    with pytest.raises(zoo.ZooError, match="unknown task 'sentimnt'.*sentiment"):
+    with pytest.raises(zoo.ZooError, match=r"unknown task 'sentimnt'.*sentiment"):
         zoo.list_models(task="sentimnt")
 
 

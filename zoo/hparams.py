@@ -84,30 +84,20 @@ def _coerce(entry: str, hp, value: Any) -> Any:
                     isinstance(option, int | float) and not isinstance(option, bool) and value == option:
                 return option
         raise bad
-    if isinstance(hp, kt.engine.hyperparameters.Int):
+    if isinstance(hp, kt.engine.hyperparameters.Int | kt.engine.hyperparameters.Float):
+        integer = isinstance(hp, kt.engine.hyperparameters.Int)
         if isinstance(value, str):
             try:
-                value = int(value)
+                value = int(value) if integer else float(value)
             except ValueError:
                 raise bad from None
-        if isinstance(value, float) and value.is_integer():
+        if integer and isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
             raise bad
-        if not hp.min_value <= value <= hp.max_value:
+        if not math.isfinite(value) or not hp.min_value <= value <= hp.max_value:
             raise bad
-        return value
-    if isinstance(hp, kt.engine.hyperparameters.Float):
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise bad from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise bad
-        if not hp.min_value <= value <= hp.max_value:
-            raise bad
-        return float(value)
+        return value if integer else float(value)
     raise bad
 
 

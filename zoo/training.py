@@ -159,9 +159,10 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     seconds = time.perf_counter() - started
     history = {k: [float(v) for v in values] for k, values in fit.history.items()}
     history["seconds"] = seconds
+    reported = ("test",) if include_validation else ("validation", "test")  # validation was trained on
     metrics = {
         split: task.evaluate(model, preprocessor, getattr(splits, split), batch_size, where=f"{data} ({split})")
-        for split in ("validation", "test") if getattr(splits, split) and not (include_validation and split == "validation")
+        for split in reported if getattr(splits, split)
     }
     metrics["train_seconds"] = seconds
     trained = TrainedModel(model, preprocessor, config, history, metrics)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
@@ -115,8 +115,8 @@ class SentimentTask(Task):
     metrics = ("accuracy", "macro_f1", "loss")
     objective = "val_accuracy"
     objective_direction = "max"
-    objectives = {"val_accuracy": "max", "val_loss": "min"}
-    default_problem = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128}
+    objectives: ClassVar[dict[str, str]] = {"val_accuracy": "max", "val_loss": "min"}
+    default_problem: ClassVar[dict[str, int]] = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128}
     data_kinds = ("builtin", "tfds", "csv", "tsv")
     default_epochs = 15
     default_batch_size = 64
