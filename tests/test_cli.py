@@ -57,6 +57,10 @@ def test_train_evaluate_predict_export(capsys, tmp_path):
 
     code, out, _ = run_cli(capsys, "predict", run_dir, *texts)
     assert code == 0 and out.splitlines()[0].split() == ["label", "probability", "input"]
+    piped = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", run_dir, "--json"], input="\n".join(texts),
+                           capture_output=True, text=True)
+    assert piped.returncode == 0 and [json.loads(line)["label"] for line in piped.stdout.splitlines()] == \
+        [r["label"] for r in from_run]
 
     # The export serves in a process that never imports zoo, with the same numbers.
     script = (

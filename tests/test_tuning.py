@@ -63,6 +63,21 @@ def test_small_search_writes_table_plot_preset_and_final_fit(tmp_path, capsys):
     assert zoo.load(result.final["run"]).config["include_validation"] is True
 
 
+@pytest.mark.parametrize("tuner", ["bayesian", "hyperband"])
+def test_other_tuners(tmp_path, tuner):
+    result = zoo.tune("sentiment/bag_of_embeddings", SMALL, str(tmp_path / "s"), tuner=tuner, max_trials=3,
+                      epochs=2, verbose=0, space={"units": [16, 32]})
+    assert result.trials and all(t["status"] == "COMPLETED" for t in result.trials)
+    assert json.load(open(result.preset_path))["tuner"] == tuner
+
+
+def test_mirrored_distribution_runs_a_trial(tmp_path):
+    """tf.distribute.MirroredStrategy over the visible devices (one CPU here, every GPU elsewhere)."""
+    result = zoo.tune("sentiment/bag_of_embeddings", SMALL, str(tmp_path / "s"), max_trials=1, epochs=1,
+                      verbose=0, distribution="mirrored")
+    assert [t["status"] for t in result.trials] == ["COMPLETED"]
+
+
 def test_keep_best_bounds_checkpoints(tmp_path):
     out = str(tmp_path / "search")
     zoo.tune("sentiment/bag_of_embeddings", SMALL, out, max_trials=4, epochs=1, verbose=0, keep_best=2)

@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="TEXT", help="inputs; '-' or none reads lines from stdin")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
 
-    p = sub.add_parser("demo", help="the main job on built-in data: train, compare with the control, export")
+    p = sub.add_parser("demo", help="the main job on built-in data: train, compare with the control, tune, export")
     p.add_argument("--out", default="runs/demo", help="folder for the runs and the export (default runs/demo)")
     p.add_argument("--data", default="builtin:negation", help="data spec (default builtin:negation)")
     p.add_argument("--overwrite", action="store_true")
@@ -181,7 +181,7 @@ DEMO_TEXTS = ("the film was good , not bad", "the film was bad , not good",
 
 
 def _cmd_demo(zoo, args) -> None:
-    """Train two recurrent entries and the order-blind control, then export the best."""
+    """Train two recurrent entries and the order-blind control, tune one, export the best."""
     if os.path.exists(args.out) and not args.overwrite:
         raise zoo.RunDirError(f"{args.out} already exists; choose another --out or pass --overwrite")
     rows, runs = [], {}
@@ -194,10 +194,18 @@ def _cmd_demo(zoo, args) -> None:
         test = run.metrics["test"]
         rows.append([name, zoo.get(name).kind, f"{test['accuracy']:.4f}", f"{test['macro_f1']:.4f}",
                      str(len(run.history["loss"])), f"{run.metrics['train_seconds']:.1f}"])
+    print("zoo demo: tuning sentiment/gru (4 trials, 2 epochs each)", file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        search = zoo.tune("sentiment/gru", f"{args.data},n=3000" if args.data == "builtin:negation" else args.data,
+                          os.path.join(args.out, "tune"), max_trials=4, epochs=2, overrides={"depth": 1},
+                          space={"units": [16, 32, 64], "embedding_dim": [16, 32, 64]},
+                          overwrite=args.overwrite, verbose=0)
     best = max(runs, key=lambda n: runs[n].metrics["validation"]["accuracy"])
     export_dir = zoo.export(runs[best], os.path.join(args.out, "export"), overwrite=args.overwrite)
-    print(f"\nResults on {args.data} (test split):\n")
+    print(f"\nResults on {args.data} (test split, defaults):\n")
     print(_table(rows, ["entry", "kind", "accuracy", "macro_f1", "epochs", "train s"]))
+    print(f"\nTuning sentiment/gru ({search.objective}; preset: {search.preset_path}):\n")
+    print(search.table())
     print(f"\nExported {best} to {export_dir}; its predictions:\n")
     results = zoo.predict(export_dir, list(DEMO_TEXTS))
     print(_table([[r["label"], f"{r['probability']:.4f}", r["text"]] for r in results],
