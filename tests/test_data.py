@@ -10,6 +10,7 @@ from conftest import write_csv
 
 import zoo
 from zoo.data import parse_spec
+from zoo.data.builtin import NEGATIVE, POSITIVE
 
 TASK = zoo.get("sentiment/lstm").task
 
@@ -59,6 +60,17 @@ def test_builtin_negation_is_seeded_balanced_and_order_dependent():
         by_bag[tuple(sorted(text.split()))].add(label)
     assert sum(len(labels) == 2 for labels in by_bag.values()) > 300
     assert TASK.load_data("builtin:negation,seed=1").train != a.train
+
+
+def test_builtin_distance_pushes_the_decisive_words_away():
+    near = TASK.load_data("builtin:negation,n=300")
+    far = TASK.load_data("builtin:negation,n=300,distance=30")
+    assert near.train == TASK.load_data("builtin:negation,n=300,distance=0").train
+    for text, _ in far.train:
+        tail = text.split()[-30:]
+        assert not set(tail) & set(POSITIVE + NEGATIVE + ("not",))
+    with pytest.raises(zoo.DataError, match="distance must be from 0 to 1000"):
+        TASK.load_data("builtin:negation,distance=-1")
 
 
 def test_csv_single_file_is_split_deterministically(tmp_path):
