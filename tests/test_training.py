@@ -121,3 +121,14 @@ def test_evaluate_splits(small_run):
         zoo.evaluate(small_run.path, split="dev")
     with pytest.raises(zoo.RunDirError, match="run directory not found"):
         zoo.load("/nonexistent/run")
+
+
+def test_overwrite_never_replaces_a_folder_zoo_did_not_write(tmp_path):
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "chapter1.tex").write_text("precious")
+    with pytest.raises(zoo.RunDirError, match="was not written by zoo"):
+        zoo.train("sentiment/bag_of_embeddings", SMALL, str(mine), epochs=1, verbose=0, overwrite=True)
+    with pytest.raises(zoo.RunDirError, match="is not a zoo search"):
+        zoo.tune("sentiment/bag_of_embeddings", SMALL, str(mine), max_trials=1, epochs=1, verbose=0, overwrite=True)
+    assert (mine / "chapter1.tex").read_text() == "precious"

@@ -60,6 +60,10 @@ def atomic_directory(path: str, overwrite: bool = False) -> Iterator[str]:
     path = os.path.abspath(path)
     if os.path.exists(path) and not overwrite:
         raise RunDirError(f"{path} already exists; choose another --out or pass --overwrite")
+    if os.path.exists(path) and not is_zoo_output(path):
+        # --overwrite replaces what zoo wrote, never a folder of the user's own.
+        raise RunDirError(f"{path} exists and was not written by zoo (no run or export inside); "
+                          "refusing to replace it, choose another --out")
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
@@ -76,6 +80,14 @@ def atomic_directory(path: str, overwrite: bool = False) -> Iterator[str]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def is_zoo_output(path: str) -> bool:
+    """True for an empty folder, a run directory or a zoo export."""
+    if not os.path.isdir(path):
+        return False
+    names = set(os.listdir(path))
+    return not names or {CONFIG, MODEL} <= names or {"saved_model.pb", "zoo_export.json"} <= names
 
 
 class TrainedModel:

@@ -13,7 +13,7 @@ from typing import Any
 from . import hparams
 from ._registry import ModelSpec, get
 from .errors import HyperparameterError, RunDirError
-from .runs import TrainedModel, atomic_directory, read_json, write_json
+from .runs import TrainedModel, atomic_directory, is_zoo_output, read_json, write_json
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -114,8 +114,12 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     epochs = _positive_int("epochs", task.default_epochs if epochs is None else epochs, name)
     batch_size = _positive_int("batch_size", task.default_batch_size if batch_size is None else batch_size, name)
     seed = int(seed)
-    if out is not None and os.path.exists(out) and not overwrite:
-        raise RunDirError(f"{out} already exists; choose another --out or pass --overwrite")
+    if out is not None and os.path.exists(out):
+        if not overwrite:
+            raise RunDirError(f"{out} already exists; choose another --out or pass --overwrite")
+        if not is_zoo_output(out):  # fail before training, not after
+            raise RunDirError(f"{out} exists and was not written by zoo (no run or export inside); "
+                              "refusing to replace it, choose another --out")
 
     splits = task.load_data(data)
     keras.utils.set_random_seed(seed)

@@ -403,8 +403,8 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
             elif previous.get("search") != json.loads(json.dumps(settings.search_key(), default=str)):
                 raise RunDirError(f"{out} holds a search with other settings; resume it with the same "
                                   "settings, choose another --out, or pass --overwrite")
-        elif os.path.exists(out) and os.listdir(out) and not overwrite:
-            raise RunDirError(f"{out} exists and is not a zoo search; choose another --out or pass --overwrite")
+        elif os.path.exists(out) and os.listdir(out):
+            raise RunDirError(f"{out} exists and is not a zoo search (no tune_config.json); choose another --out")
         os.makedirs(out, exist_ok=True)
         write_json(config_path, {"search": settings.search_key(), "settings": settings.__dict__,
                                  "preprocessing": preprocessing})
