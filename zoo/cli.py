@@ -194,11 +194,12 @@ def _cmd_demo(zoo, args) -> None:
         test = run.metrics["test"]
         rows.append([name, zoo.get(name).kind, f"{test['accuracy']:.4f}", f"{test['macro_f1']:.4f}",
                      str(len(run.history["loss"])), f"{run.metrics['train_seconds']:.1f}"])
-    print("zoo demo: tuning sentiment/gru (4 trials, 2 epochs each)", file=sys.stderr)
+    print("zoo demo: tuning sentiment/gru (4 trials, 3 epochs each)", file=sys.stderr)
     with contextlib.redirect_stdout(sys.stderr):
         search = zoo.tune("sentiment/gru", f"{args.data},n=3000" if args.data == "builtin:negation" else args.data,
-                          os.path.join(args.out, "tune"), max_trials=4, epochs=2, overrides={"depth": 1},
-                          space={"units": [16, 32, 64], "embedding_dim": [16, 32, 64]},
+                          os.path.join(args.out, "tune"), max_trials=4, epochs=3,
+                          overrides={"depth": 1, "dropout": 0.0, "embedding_dim": 32},
+                          space={"units": [16, 32, 64], "learning_rate": [0.003, 0.01]},
                           overwrite=args.overwrite, verbose=0)
     best = max(runs, key=lambda n: runs[n].metrics["validation"]["accuracy"])
     export_dir = zoo.export(runs[best], os.path.join(args.out, "export"), overwrite=args.overwrite)
