@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("--data", default="builtin:negation")
     parser.add_argument("--entries", nargs="*", default=None, help="default: every sentiment entry")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, help="maximum epochs (default: the task's)")
+    parser.add_argument("--patience", type=int, help="early-stopping patience (default: the task's)")
     parser.add_argument("--out", required=True, help="JSON file for the results")
     args = parser.parse_args()
 
@@ -40,7 +42,7 @@ def main() -> None:
     for name in entries:
         trials = []
         for seed in range(args.seeds):
-            run = zoo.train(name, args.data, seed=seed, verbose=0)
+            run = zoo.train(name, args.data, seed=seed, verbose=0, epochs=args.epochs, patience=args.patience)
             test = run.metrics["test"]
             trials.append({"seed": seed, "accuracy": test["accuracy"], "macro_f1": test["macro_f1"],
                            "epochs": len(run.history["loss"]), "seconds": run.metrics["train_seconds"]})
@@ -55,7 +57,8 @@ def main() -> None:
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "keras": keras.__version__, "backend": keras.backend.backend()}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results})
+    write_json(args.out, {"data": args.data, "seeds": args.seeds, "epochs": args.epochs,
+                          "patience": args.patience, "machine": machine, "results": results})
     print(f"| entry | test accuracy (median, min-max of {args.seeds} seeds) | macro F1 | train s |")
     print("|---|---|---|---|")
     for r in results:

@@ -97,6 +97,7 @@ def test_unfinished_run_with_other_settings_is_not_clobbered(tmp_path):
 @pytest.mark.parametrize(("kwargs", "pattern"), [
     ({"epochs": 0}, "epochs for sentiment/lstm must be a positive integer, got 0"),
     ({"batch_size": -1}, "batch_size for sentiment/lstm must be a positive integer"),
+    ({"patience": 0}, "patience for sentiment/lstm must be a positive integer"),
     ({"overrides": {"max_tokens": 5}}, r"'max_tokens' .* an integer from 100 to 500000"),
     ({"overrides": {"vocab_size": 10}}, r"unknown hyperparameter 'vocab_size'"),
 ])

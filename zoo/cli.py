@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override a hyperparameter or preprocessing option (repeatable)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the task's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--preset", help="tuned values: a preset.json written by 'zoo tune'")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
@@ -123,7 +124,7 @@ def _cmd_train(zoo, args) -> None:
     # Progress goes to stderr, so stdout carries only the result (pipe it to jq).
     with contextlib.redirect_stdout(sys.stderr):
         run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                        overrides=overrides, seed=args.seed, overwrite=args.overwrite,
+                        overrides=overrides, seed=args.seed, overwrite=args.overwrite, patience=args.patience,
                         verbose=1 if sys.stderr.isatty() else 2)
     print(json.dumps({"run": run.path, "test": run.metrics.get("test"),
                       "validation": run.metrics.get("validation"),

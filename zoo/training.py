@@ -85,7 +85,8 @@ def _same_run(a: dict, b: dict) -> bool:
 def train(name: str, data: str, out: str | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, overrides: Mapping[str, Any] | None = None, seed: int = 0,
           overwrite: bool = False, verbose: int | str = "auto", callbacks: Sequence = (),
-          preset: str | Mapping[str, Any] | None = None, include_validation: bool = False) -> TrainedModel:
+          preset: str | Mapping[str, Any] | None = None, include_validation: bool = False,
+          patience: int | None = None) -> TrainedModel:
     """Train entry ``name`` on data spec ``data``; write a run directory to ``out``.
 
     The entry is built with its defaults plus ``overrides`` (hyperparameters and
@@ -94,6 +95,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     ``out`` is given, progress is backed up each epoch to ``OUT.partial``: run
     the same call again after a crash and it resumes from the last epoch.
     ``preset`` supplies tuned values (a ``zoo tune`` preset file or dict).
+    ``patience`` is the early-stopping patience in epochs (default: the task's).
     ``include_validation`` trains on train + validation for exactly ``epochs``
     (no early stopping): the final fit of a tuned configuration.
 
@@ -113,6 +115,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     preprocessing = {n: prep_hp.values.get(n, p.default) for n, p in task.preprocessing_options.items()}
     epochs = _positive_int("epochs", task.default_epochs if epochs is None else epochs, name)
     batch_size = _positive_int("batch_size", task.default_batch_size if batch_size is None else batch_size, name)
+    patience = _positive_int("patience", task.patience if patience is None else patience, name)
     seed = int(seed)
     if out is not None and os.path.exists(out):
         if not overwrite:
@@ -130,6 +133,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
         "entry": name, "task": task.name, "kind": task.kind, "data": data,
         "hyperparameters": dict(hp.values), "preprocessing": preprocessing, "problem": problem,
         "seed": seed, "epochs": epochs, "batch_size": batch_size, "include_validation": include_validation,
+        "patience": patience,
         "backend": keras.backend.backend(), "keras_version": keras.__version__,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
@@ -139,7 +143,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     x_val, y_val = task.arrays(preprocessor, splits.validation, where=f"{data} (validation)")
     all_callbacks = [] if include_validation else [
         keras.callbacks.EarlyStopping(monitor=task.objective, mode=task.objective_direction,
-                                      patience=task.patience, restore_best_weights=True)]
+                                      patience=patience, restore_best_weights=True)]
     partial = None
     if out is not None:
         partial = os.path.abspath(out) + PARTIAL_SUFFIX
