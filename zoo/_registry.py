@@ -89,6 +89,7 @@ class ModelSpec:
             "output": task.output_description,
             "metrics": list(task.metrics),
             "objective": {"name": task.objective, "direction": task.objective_direction},
+            "objectives": dict(task.objectives),
             "problem": dict(task.default_problem),
             "preprocessing": {k: v.default for k, v in task.preprocessing_options.items()},
             "hyperparameters": {n: describe(p) for n, p in self.space().items()},
