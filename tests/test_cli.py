@@ -25,7 +25,8 @@ def test_list_and_describe(capsys):
     code, out, _ = run_cli(capsys, "list", "--task", "sentiment")
     assert code == 0 and "sentiment/bilstm" in out and "many-to-one" in out
     code, out, _ = run_cli(capsys, "list", "--json")
-    assert (code == 0 and {"name": "sentiment/gru"}.items() <= json.loads(out)[2].items()) or "sentiment/gru" in out
+    listed = {row["name"]: row for row in json.loads(out)}
+    assert code == 0 and listed["sentiment/gru"]["kind"] == "many-to-one" and listed["sentiment/gru"]["description"]
     code, out, _ = run_cli(capsys, "describe", "sentiment/lstm")
     d = json.loads(out)
     assert code == 0 and d["kind"] == "many-to-one" and d["hyperparameters"]["units"]["default"] == 64

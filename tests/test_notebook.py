@@ -18,4 +18,7 @@ def test_quickstart_notebook_runs(monkeypatch):
             exec(compile("".join(cell["source"]), "quickstart.ipynb", "exec"), namespace)
     assert namespace["gru"].metrics["test"]["accuracy"] > 0.5
     assert len(namespace["search"].trials) == 3
-    assert namespace["served"].serve is not None
+    import tensorflow as tf
+
+    out = namespace["served"].serve(tf.constant(["the film was bad , not good"]))
+    assert out["probabilities"].shape == (1, 2) and namespace["tuned"].count_params() > 0

@@ -20,7 +20,7 @@ from ._registry import ModelSpec, get, list_models, register_model
 from .errors import DataError, HyperparameterError, RunDirError, UnknownModelError, ZooError
 from .runs import TrainedModel, load
 from .tasks import list_tasks
-from .training import build, train
+from .training import build, hypermodel, train
 from .tuning import TuneResult, tune
 
 __version__ = "0.1.0"
@@ -47,28 +47,6 @@ __all__ = [
     "train",
     "tune",
 ]
-
-
-def hypermodel(name: str, problem: dict[str, Any] | None = None):
-    """A ``keras_tuner.HyperModel`` over entry ``name``'s declared search space.
-
-    ``problem`` fixes the data facts (vocabulary size, classes, ...); the
-    defaults of the task are used when it is left out.
-
-    Example::
-
-        tuner = keras_tuner.RandomSearch(zoo.hypermodel("sentiment/gru"), objective="val_accuracy")
-    """
-    import keras_tuner as kt
-
-    spec = get(name)
-    facts = {**spec.task.default_problem, **(problem or {})}
-
-    class _EntryHyperModel(kt.HyperModel):
-        def build(self, hp):
-            return spec.builder(hp, facts)
-
-    return _EntryHyperModel(name=name.replace("/", "_"))
 
 
 def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "test") -> dict[str, Any]:

@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .report import text_table
+
 EXIT_USAGE = 2
 
 
@@ -97,11 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def _predictions_table(results: list[dict]) -> str:
+    return text_table([[r["label"], f"{r['probability']:.4f}", r["text"]] for r in results],
+                      ["label", "probability", "input"])
 
 
 def _cmd_list(zoo, args) -> None:
@@ -110,21 +110,18 @@ def _cmd_list(zoo, args) -> None:
         print(json.dumps([{"name": n, "kind": zoo.get(n).kind, "description": zoo.get(n).description}
                           for n in names], indent=2))
         return
-    print(_table([[n, zoo.get(n).kind, zoo.get(n).description] for n in names], ["name", "kind", "description"]))
+    print(text_table([[n, zoo.get(n).kind, zoo.get(n).description] for n in names], ["name", "kind", "description"]))
 
 
 def _cmd_train(zoo, args) -> None:
     from .hparams import parse_assignments
 
     overrides = parse_assignments(args.set)
-    if args.preset:
-        from .tuning import load_preset
-
-        overrides = {**load_preset(args.preset, args.name), **overrides}
     # Progress goes to stderr, so stdout carries only the result (pipe it to jq).
     with contextlib.redirect_stdout(sys.stderr):
         run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                        overrides=overrides, seed=args.seed, overwrite=args.overwrite, patience=args.patience,
+                        overrides=overrides, preset=args.preset, seed=args.seed, overwrite=args.overwrite,
+                        patience=args.patience,
                         verbose=1 if sys.stderr.isatty() else 2)
     print(json.dumps({"run": run.path, "test": run.metrics.get("test"),
                       "validation": run.metrics.get("validation"),
@@ -134,11 +131,7 @@ def _cmd_train(zoo, args) -> None:
 def _cmd_build(zoo, args) -> None:
     from .hparams import parse_assignments
 
-    overrides = {}
-    for key, value in parse_assignments(args.set).items():
-        # Data facts arrive as strings too; the builder's checks want integers.
-        overrides[key] = int(value) if key in zoo.get(args.name).task.default_problem and value.isdigit() else value
-    model = zoo.build(args.name, preset=args.preset, **overrides)
+    model = zoo.build(args.name, preset=args.preset, **parse_assignments(args.set))
     model.summary(print_fn=lambda line, **_: print(line))
 
 
@@ -205,13 +198,12 @@ def _cmd_demo(zoo, args) -> None:
     best = max(runs, key=lambda n: runs[n].metrics["validation"]["accuracy"])
     export_dir = zoo.export(runs[best], os.path.join(args.out, "export"), overwrite=args.overwrite)
     print(f"\nResults on {args.data} (test split, defaults):\n")
-    print(_table(rows, ["entry", "kind", "accuracy", "macro_f1", "epochs", "train s"]))
+    print(text_table(rows, ["entry", "kind", "accuracy", "macro_f1", "epochs", "train s"]))
     print(f"\nTuning sentiment/gru ({search.objective}; preset: {search.preset_path}):\n")
     print(search.table())
     print(f"\nExported {best} to {export_dir}; its predictions:\n")
     results = zoo.predict(export_dir, list(DEMO_TEXTS))
-    print(_table([[r["label"], f"{r['probability']:.4f}", r["text"]] for r in results],
-                 ["label", "probability", "input"]))
+    print(_predictions_table(results))
 
 
 def _read_inputs(args) -> list[str]:
@@ -231,8 +223,7 @@ def _cmd_predict(zoo, args) -> None:
         for r in results:
             print(json.dumps(r, ensure_ascii=False))
         return
-    print(_table([[r["label"], f"{r['probability']:.4f}", r["text"]] for r in results],
-                 ["label", "probability", "input"]))
+    print(_predictions_table(results))
 
 
 def _quiet_framework_import() -> None:

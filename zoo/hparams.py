@@ -101,6 +101,16 @@ def _coerce(entry: str, hp, value: Any) -> Any:
     raise bad
 
 
+def positive_int(name: str, value: Any, entry: str | None = None) -> int:
+    """``value`` as a positive integer (digit strings from the command line accepted)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        where = f" for {entry}" if entry else ""
+        raise HyperparameterError(f"{name}{where} must be a positive integer, got {value!r}")
+    return value
+
+
 def unknown_name_error(entry: str, name: str, known: list[str], what: str = "hyperparameter"
                        ) -> HyperparameterError:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)

@@ -55,8 +55,9 @@ def predict_exported(path: str, inputs: list[str]) -> list[dict]:
     """Predictions from an exported SavedModel's ``serve`` endpoint (text tasks)."""
     import json
 
-    import numpy as np
     import tensorflow as tf
+
+    from .report import label_predictions
 
     meta_path = os.path.join(path, METADATA)
     if not os.path.exists(meta_path):
@@ -65,10 +66,4 @@ def predict_exported(path: str, inputs: list[str]) -> list[dict]:
         labels = json.load(f)["labels"]
     loaded = tf.saved_model.load(path)  # keep a reference: its variables die with it
     served = loaded.serve(tf.constant(inputs))
-    probabilities = np.asarray(served["probabilities"])
-    results = []
-    for text, probs in zip(inputs, probabilities, strict=True):
-        best = int(np.argmax(probs))
-        results.append({"text": text, "label": labels[best], "probability": float(probs[best]),
-                        "probabilities": dict(zip(labels, map(float, probs), strict=True))})
-    return results
+    return label_predictions(inputs, served["probabilities"].numpy(), labels)

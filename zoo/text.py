@@ -20,7 +20,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -109,12 +108,3 @@ class Tokenizer:
     def load(cls, path: str | os.PathLike) -> Tokenizer:
         with open(path, encoding="utf-8") as f:
             return cls([json.loads(line) for line in f if line.strip()])
-
-    def config(self) -> dict[str, Any]:
-        return {"vocab_size": self.vocab_size}
-
-
-def length_quantile(tokenizer_texts: Sequence[str], quantile: float = 1.0) -> int:
-    """Token count at ``quantile`` of the texts (1.0: the longest)."""
-    lengths = [max(1, len(tokenize(t))) for t in tokenizer_texts]
-    return int(np.quantile(lengths, quantile, method="higher")) if lengths else 1

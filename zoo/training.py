@@ -12,7 +12,7 @@ from typing import Any
 
 from . import hparams
 from ._registry import ModelSpec, get
-from .errors import HyperparameterError, RunDirError
+from .errors import RunDirError
 from .runs import TrainedModel, atomic_directory, is_zoo_output, read_json, write_json
 
 PARTIAL_SUFFIX = ".partial"
@@ -37,12 +37,6 @@ def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem
     return model, prep, problem
 
 
-def _positive_int(name: str, value: Any, entry: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise HyperparameterError(f"{name} for {entry} must be a positive integer, got {value!r}")
-    return value
-
-
 def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides: Any):
     """Build the ready, compiled ``keras.Model`` of entry ``name``.
 
@@ -62,9 +56,36 @@ def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides:
     model_values, _, problem_values = split_overrides(spec, overrides, allow_problem=True)
     problem = dict(spec.task.default_problem)
     for key, value in problem_values.items():
-        problem[key] = _positive_int(key, value, name)
+        problem[key] = hparams.positive_int(key, value, name)
     hp = hparams.resolve(name, spec.space(), model_values)
     return spec.builder(hp, problem)
+
+
+def hypermodel(name: str, problem: Mapping[str, Any] | None = None, fit_callbacks=None):
+    """A ``keras_tuner.HyperModel`` over entry ``name``'s declared search space.
+
+    ``problem`` fixes the data facts (vocabulary size, classes, ...); the task's
+    defaults are used when it is left out. ``fit_callbacks``, a function returning
+    a list of callbacks, adds fresh ones to every trial's ``fit``.
+
+    Example::
+
+        tuner = keras_tuner.RandomSearch(zoo.hypermodel("sentiment/gru"), objective="val_accuracy")
+    """
+    import keras_tuner as kt
+
+    spec = get(name)
+    facts = {**spec.task.default_problem, **(problem or {})}
+
+    class EntryHyperModel(kt.HyperModel):
+        def build(self, hp):
+            return spec.builder(hp, facts)
+
+        def fit(self, hp, model, *args, callbacks=None, **kwargs):
+            extra = fit_callbacks() if fit_callbacks else []
+            return model.fit(*args, callbacks=[*(callbacks or []), *extra], **kwargs)
+
+    return EntryHyperModel(name=name.replace("/", "_"))
 
 
 def _with_preset(name: str, preset, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -113,9 +134,9 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     hp = hparams.resolve(name, spec.space(), model_values)
     prep_hp = hparams.resolve(name, task.preprocessing_options, prep_values)
     preprocessing = {n: prep_hp.values.get(n, p.default) for n, p in task.preprocessing_options.items()}
-    epochs = _positive_int("epochs", task.default_epochs if epochs is None else epochs, name)
-    batch_size = _positive_int("batch_size", task.default_batch_size if batch_size is None else batch_size, name)
-    patience = _positive_int("patience", task.patience if patience is None else patience, name)
+    epochs = hparams.positive_int("epochs", task.default_epochs if epochs is None else epochs, name)
+    batch_size = hparams.positive_int("batch_size", task.default_batch_size if batch_size is None else batch_size, name)
+    patience = hparams.positive_int("patience", task.patience if patience is None else patience, name)
     seed = int(seed)
     if out is not None and os.path.exists(out):
         if not overwrite:

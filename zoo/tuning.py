@@ -37,6 +37,7 @@ from typing import Any
 from . import hparams
 from ._registry import get
 from .errors import HyperparameterError, RunDirError, ZooError
+from .report import text_table
 from .runs import read_json, write_json
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -121,13 +122,10 @@ def parse_space(items: list[str] | None) -> dict[str, list[str]]:
 
 
 def _check_settings(s: TuneSettings, task) -> None:
-    def positive(name, value):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise HyperparameterError(f"{name} must be a positive integer, got {value!r}")
-
     for name in ("max_trials", "epochs", "executions_per_trial", "batch_size", "keep_best",
                  "max_consecutive_failures"):
-        positive(name, getattr(s, name))
+        if getattr(s, name) is not None:
+            hparams.positive_int(name, getattr(s, name))
     if s.tuner not in TUNERS:
         raise HyperparameterError(f"unknown tuner {s.tuner!r}; allowed: {', '.join(TUNERS)}")
     objectives = task.objectives
@@ -274,11 +272,7 @@ class TuneResult:
             rows.append([t["trial_id"], t["status"], score, str(t["epochs"] or ""),
                          "" if t["seconds"] is None else f"{t['seconds']:.1f}",
                          *[_fmt(t["hyperparameters"].get(n)) for n in names]])
-        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                 for r in [header, *rows]]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(rows, header)
 
 
 def _fmt(value: Any) -> str:
@@ -373,7 +367,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
     import keras_tuner as kt
 
     from . import distributed
-    from .training import _positive_int
+    from .training import hypermodel
 
     spec = get(entry)
     task = spec.task
@@ -388,7 +382,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
     base_hp, prep_values = _base_hyperparameters(spec, settings)
     prep_hp = hparams.resolve(entry, task.preprocessing_options, prep_values)
     preprocessing = {n: prep_hp.values.get(n, p.default) for n, p in task.preprocessing_options.items()}
-    epochs = _positive_int("epochs", task.default_epochs if settings.epochs is None else settings.epochs, entry)
+    epochs = hparams.positive_int("epochs", task.default_epochs if settings.epochs is None else settings.epochs, entry)
     batch_size = settings.batch_size or task.default_batch_size
     direction = task.objectives[settings.objective]
 
@@ -416,17 +410,11 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
     x_train, y_train = task.arrays(preprocessor, splits.train, where=f"{data} (train)")
     x_val, y_val = task.arrays(preprocessor, splits.validation, where=f"{data} (validation)")
 
-    class EntryHyperModel(kt.HyperModel):
-        def build(self, hp):
-            return spec.builder(hp, problem)
+    def trial_callbacks():
+        return [_nan_guard(), keras.callbacks.EarlyStopping(monitor=settings.objective, mode=direction,
+                                                            patience=task.patience, restore_best_weights=True)]
 
-        def fit(self, hp, model, *args, callbacks=None, **kwargs):
-            callbacks = [*(callbacks or []), _nan_guard(),
-                         keras.callbacks.EarlyStopping(monitor=settings.objective, mode=direction,
-                                                       patience=task.patience, restore_best_weights=True)]
-            return model.fit(*args, callbacks=callbacks, **kwargs)
-
-    common = dict(hypermodel=EntryHyperModel(name=entry.replace("/", "_")),
+    common = dict(hypermodel=hypermodel(entry, problem, fit_callbacks=trial_callbacks),
                   objective=kt.Objective(settings.objective, direction), hyperparameters=base_hp,
                   tune_new_entries=True, seed=settings.seed, directory=out, project_name=PROJECT,
                   overwrite=False, max_consecutive_failed_trials=settings.max_consecutive_failures)

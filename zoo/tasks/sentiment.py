@@ -23,6 +23,7 @@ from ..data.files import read_table
 from ..errors import DataError
 from ..metrics import classification_report
 from ..recurrent import declare_stack, optimizer, recurrent_stack
+from ..report import label_predictions
 from ..text import Tokenizer, tokenize
 from . import Task, register_task
 
@@ -168,15 +169,8 @@ class SentimentTask(Task):
     def predict(self, model, preprocessor, inputs: Sequence[str], batch_size: int = 256) -> list[dict[str, Any]]:
         if isinstance(inputs, str):
             inputs = [inputs]
-        probabilities = np.asarray(model.predict(preprocessor.encode_texts(list(inputs)),
-                                                 batch_size=batch_size, verbose=0))
-        results = []
-        for text, probs in zip(inputs, probabilities, strict=True):
-            best = int(np.argmax(probs))
-            results.append({"text": text, "label": preprocessor.label_names[best],
-                            "probability": float(probs[best]),
-                            "probabilities": dict(zip(preprocessor.label_names, map(float, probs), strict=True))})
-        return results
+        probabilities = model.predict(preprocessor.encode_texts(list(inputs)), batch_size=batch_size, verbose=0)
+        return label_predictions(inputs, probabilities, preprocessor.label_names)
 
     def serving(self, model, preprocessor):
         import tensorflow as tf

@@ -1,0 +1,27 @@
+"""Turning numbers into what users read: plain-text tables and labelled predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def text_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """Left-aligned columns under a header and a rule, for the terminal."""
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in [list(header), *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [list(header), *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def label_predictions(inputs: Sequence[Any], probabilities, label_names: Sequence[str]) -> list[dict[str, Any]]:
+    """``{"text", "label", "probability", "probabilities"}`` per input, from class probabilities."""
+    results = []
+    for text, probs in zip(inputs, np.asarray(probabilities), strict=True):
+        best = int(np.argmax(probs))
+        results.append({"text": text, "label": label_names[best], "probability": float(probs[best]),
+                        "probabilities": dict(zip(label_names, map(float, probs), strict=True))})
+    return results
