@@ -37,8 +37,10 @@ def test_same_seed_same_run_other_seed_other_run():
 
 def test_run_directory_contents(small_run):
     path = small_run.path
-    assert sorted(os.listdir(path)) == ["config.json", "history.json", "metrics.json", "model.keras",
-                                        "preprocessing"]
+    assert sorted(os.listdir(path)) == [".zoo.json", "config.json", "history.json", "metrics.json",
+                                        "model.keras", "preprocessing"]
+    marker = json.load(open(os.path.join(path, ".zoo.json")))
+    assert marker["kind"] == "run" and "model.keras" in marker["files"] and marker["id"]
     config = json.load(open(os.path.join(path, "config.json")))
     assert config["entry"] == "sentiment/lstm" and config["data"] == SMALL and config["seed"] == 0
     assert config["hyperparameters"]["units"] == 64 and config["preprocessing"]["max_tokens"] == 20000
@@ -79,8 +81,15 @@ def test_interrupted_training_leaves_no_run_and_resumes(tmp_path):
         zoo.train("sentiment/gru", SMALL, out, epochs=4, verbose=0, callbacks=[_Crash(2)])
     assert not os.path.exists(out)  # never half a run directory
     assert os.path.isdir(out + ".partial")
+    state = json.load(open(os.path.join(out + ".partial", "state.json")))
+    assert state["epochs_done"] == 2 and len(state["history"]["loss"]) == 2
     run = zoo.train("sentiment/gru", SMALL, out, epochs=4, verbose=0)
-    assert len(run.history["loss"]) == 2  # epochs 3 and 4 only: resumed from the backup
+    # Resumed after epoch 2, and the history holds every epoch exactly once, identical to
+    # an uninterrupted run (same weights, optimizer state and batch order).
+    uninterrupted = zoo.train("sentiment/gru", SMALL, epochs=4, verbose=0)
+    assert len(run.history["loss"]) == 4
+    np.testing.assert_allclose(run.history["loss"], uninterrupted.history["loss"], rtol=1e-4)
+    assert json.load(open(os.path.join(out, "history.json")))["loss"] == run.history["loss"]
     assert not os.path.exists(out + ".partial") and zoo.load(out).config["epochs"] == 4
 
 
@@ -109,7 +118,8 @@ def test_bad_training_arguments(kwargs, pattern):
 def test_preprocessing_options_apply(tmp_path):
     run = zoo.train("sentiment/lstm", SMALL, epochs=1, verbose=0, overrides={"max_tokens": 100, "max_length": 5})
     assert run.preprocessor.tokenizer.vocab_size <= 100 and run.preprocessor.sequence_length == 5
-    assert run.model.input_shape == (None, 5)
+    assert run.preprocessor.encode_texts(["a b c d e f g h"]).shape == (1, 5)  # truncated to max_length
+    assert run.model.get_layer("embedding").input_dim == run.preprocessor.tokenizer.vocab_size
 
 
 def test_evaluate_splits(small_run):
@@ -133,3 +143,43 @@ def test_overwrite_never_replaces_a_folder_zoo_did_not_write(tmp_path):
     with pytest.raises(zoo.RunDirError, match="is not a zoo search"):
         zoo.tune("sentiment/bag_of_embeddings", SMALL, str(mine), max_trials=1, epochs=1, verbose=0, overwrite=True)
     assert (mine / "chapter1.tex").read_text() == "precious"
+
+
+def test_resume_keeps_early_stopping_state(tmp_path):
+    """A run resumed after a crash stops at the same epoch, on the same best epoch, as one never
+    interrupted: the best value, the wait count and the best weights survive the crash."""
+    out = str(tmp_path / "run")
+    settings = dict(epochs=12, patience=1, verbose=0, overrides={"learning_rate": 0.03})
+    whole = zoo.train("sentiment/gru", SMALL, **settings)
+    assert whole.metrics["epochs_trained"] < 12  # early stopping did stop it
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        zoo.train("sentiment/gru", SMALL, out, callbacks=[_Crash(whole.metrics["epochs_trained"] - 1)], **settings)
+    state = json.load(open(os.path.join(out + ".partial", "state.json")))["early_stopping"]
+    assert state["best"] is not None and state["wait"] in (0, 1)
+    resumed = zoo.train("sentiment/gru", SMALL, out, **settings)
+    assert resumed.metrics["epochs_trained"] == whole.metrics["epochs_trained"]
+    assert resumed.metrics["best_epoch"] == whole.metrics["best_epoch"]
+    assert resumed.metrics["test"]["accuracy"] == pytest.approx(whole.metrics["test"]["accuracy"])
+
+
+def test_resume_with_other_patience_is_refused(tmp_path):
+    out = str(tmp_path / "run")
+    with pytest.raises(RuntimeError):
+        zoo.train("sentiment/gru", SMALL, out, epochs=3, patience=2, verbose=0, callbacks=[_Crash(1)])
+    with pytest.raises(zoo.RunDirError, match=r"other settings \(patience: 2 then, 3 now\)"):
+        zoo.train("sentiment/gru", SMALL, out, epochs=3, patience=3, verbose=0)
+
+
+def test_bad_rows_skip_is_explicit_and_reported(tmp_path):
+    from conftest import write_csv
+
+    rows = [(f"text number {i} is {'good' if i % 2 else 'bad'}", "pos" if i % 2 else "neg") for i in range(60)]
+    path = write_csv(tmp_path / "r.csv", rows)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("too,many,fields,here,neg\n")
+    with pytest.raises(zoo.DataError, match=r"r\.csv line 62: 5 fields, the header has 2"):
+        zoo.train("sentiment/bag_of_embeddings", f"csv:{path}", epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="skipped 1 malformed row"):
+        run = zoo.train("sentiment/bag_of_embeddings", f"csv:{path},bad_rows=skip", epochs=1, verbose=0)
+    assert run.metrics["skipped_rows"] == {path: {"count": 1, "lines": [62]}}
+    assert run.preprocessor.label_names == ["neg", "pos"]  # no bogus third class

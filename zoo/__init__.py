@@ -55,7 +55,8 @@ def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "tes
 
 
 def predict(run: str | TrainedModel, inputs) -> list[dict[str, Any]]:
-    """Predictions for raw inputs from a run directory, a loaded run, or an export."""
+    """Predictions for raw inputs from a run directory, a loaded run, or an export: one dict per
+    input with ``input``, ``output`` and the task's own keys, the same from a run and its export."""
     from .serving import is_export, predict_exported
 
     if isinstance(run, str) and is_export(run):

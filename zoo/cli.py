@@ -99,9 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _predictions_table(results: list[dict]) -> str:
-    return text_table([[r["label"], f"{r['probability']:.4f}", r["text"]] for r in results],
-                      ["label", "probability", "input"])
+def _predictions_table(task, results: list[dict]) -> str:
+    header, rows = task.prediction_table(results)
+    return text_table(rows, header)
 
 
 def _cmd_list(zoo, args) -> None:
@@ -176,8 +176,11 @@ DEMO_TEXTS = ("the film was good , not bad", "the film was bad , not good",
 
 def _cmd_demo(zoo, args) -> None:
     """Train two recurrent entries and the order-blind control, tune one, export the best."""
+    from .folders import check_output_path
+
     if os.path.exists(args.out) and not args.overwrite:
         raise zoo.RunDirError(f"{args.out} already exists; choose another --out or pass --overwrite")
+    check_output_path(args.out, kind="run", overwrite=False, resumable=True)
     rows, runs = [], {}
     for name in DEMO_ENTRIES:
         print(f"zoo demo: training {name} on {args.data}", file=sys.stderr)
@@ -203,27 +206,35 @@ def _cmd_demo(zoo, args) -> None:
     print(search.table())
     print(f"\nExported {best} to {export_dir}; its predictions:\n")
     results = zoo.predict(export_dir, list(DEMO_TEXTS))
-    print(_predictions_table(results))
+    print(_predictions_table(runs[best].task, results))
 
 
-def _read_inputs(args) -> list[str]:
+def _read_inputs(task, args) -> list:
     inputs = list(args.inputs)
     if not inputs or inputs == ["-"]:
-        inputs = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        try:
+            inputs = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        except UnicodeDecodeError as exc:
+            from .errors import DataError
+
+            raise DataError(f"standard input is not UTF-8 text (byte {exc.start})") from None
     if not inputs:
         from .errors import ZooError
 
-        raise ZooError("no inputs: give TEXT arguments or lines on stdin")
-    return inputs
+        raise ZooError(f"no inputs: give {task.input_name} arguments or lines on stdin")
+    return task.read_inputs(inputs)
 
 
 def _cmd_predict(zoo, args) -> None:
-    results = zoo.predict(args.run, _read_inputs(args))
+    from .serving import task_of
+
+    task = task_of(args.run)
+    results = zoo.predict(args.run, _read_inputs(task, args))
     if args.json:
         for r in results:
-            print(json.dumps(r, ensure_ascii=False))
+            print(json.dumps(r, ensure_ascii=False, default=str))
         return
-    print(_predictions_table(results))
+    print(_predictions_table(task, results))
 
 
 def _quiet_framework_import() -> None:

@@ -18,10 +18,12 @@ def text_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
 
 
 def label_predictions(inputs: Sequence[Any], probabilities, label_names: Sequence[str]) -> list[dict[str, Any]]:
-    """``{"text", "label", "probability", "probabilities"}`` per input, from class probabilities."""
+    """``{"input", "output", "text", "label", "probability", "probabilities"}`` per input, from class
+    probabilities (``output`` is the label; ``text`` and ``label`` repeat them for text classifiers)."""
     results = []
     for text, probs in zip(inputs, np.asarray(probabilities), strict=True):
         best = int(np.argmax(probs))
-        results.append({"text": text, "label": label_names[best], "probability": float(probs[best]),
+        results.append({"input": text, "output": label_names[best], "text": text, "label": label_names[best],
+                        "probability": float(probs[best]),
                         "probabilities": dict(zip(label_names, map(float, probs), strict=True))})
     return results

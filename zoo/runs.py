@@ -3,112 +3,72 @@
 Layout (the same for every task)::
 
     RUN/
+      .zoo.json          marker: zoo wrote this folder, and the files it wrote
       config.json        entry, task, resolved hyperparameters, preprocessing options,
-                         data spec, seed, epochs, batch size, versions, date
-      model.keras        the Keras model (token ids in, task outputs out)
+                         data spec, seed, epochs, batch size, patience, versions, date
+      model.keras        the Keras model (preprocessed inputs in, task outputs out)
+      NAME.keras         further models a task keeps (e.g. a frozen image encoder)
       preprocessing/     vocabularies and label names, written by the task
-      history.json       per-epoch training logs
+      history.json       per-epoch training logs, every epoch exactly once
       metrics.json       validation and test metrics at the end of training
 
-A run directory is written to a temporary sibling and renamed into place, so a
-reader never sees half of one and a crash never destroys an existing run.
+A run directory is written to a temporary sibling and renamed into place (see
+``zoo.folders``), so a reader never sees half of one and a crash never destroys
+an existing run.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import RunDirError, ZooError
+from .folders import atomic_directory, read_json, write_json
 
 CONFIG, MODEL, PREPROCESSING, HISTORY, METRICS = (
     "config.json", "model.keras", "preprocessing", "history.json", "metrics.json")
 
 
-def write_json(path: str, data: Any) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False, default=str)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def read_json(path: str) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str, overwrite: bool = False) -> Iterator[str]:
-    """Yield a temporary folder; on success it replaces ``path`` in one rename.
-
-    An existing ``path`` is kept unless ``overwrite``; then it is swapped out and
-    deleted only after the new one is in place.
-    """
-    path = os.path.abspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise RunDirError(f"{path} already exists; choose another --out or pass --overwrite")
-    if os.path.exists(path) and not is_zoo_output(path):
-        # --overwrite replaces what zoo wrote, never a folder of the user's own.
-        raise RunDirError(f"{path} exists and was not written by zoo (no run or export inside); "
-                          "refusing to replace it, choose another --out")
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
-    try:
-        yield tmp
-        old = None
-        if os.path.exists(path):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
-            os.rmdir(old)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def is_zoo_output(path: str) -> bool:
-    """True for an empty folder, a run directory or a zoo export."""
-    if not os.path.isdir(path):
-        return False
-    names = set(os.listdir(path))
-    return not names or {CONFIG, MODEL} <= names or {"saved_model.pb", "zoo_export.json"} <= names
-
-
 class TrainedModel:
     """A trained entry with its preprocessing: what ``zoo.train`` returns and ``zoo.load`` reads.
+
+    ``model`` is the trained model; ``extra_models`` holds any further models the
+    task keeps with the run (saved as ``NAME.keras``).
 
     Example::
 
         run = zoo.load("runs/s1")
-        run.predict(["good, not bad"])       # [{'label': 'positive', 'probability': 0.99, ...}]
+        run.predict(["good, not bad"])       # [{'input': ..., 'output': 'positive', 'probability': 0.99, ...}]
         run.evaluate("csv:reviews.csv")      # {'accuracy': ..., 'macro_f1': ..., 'loss': ...}
         run.export("exported/s1")
     """
 
     def __init__(self, model, preprocessor, config: dict[str, Any], history: dict | None = None,
-                 metrics: dict | None = None, path: str | None = None):
+                 metrics: dict | None = None, path: str | None = None, extra_models: dict | None = None):
         self.model = model
         self.preprocessor = preprocessor
         self.config = config
-        self.history = history or {}
-        self.metrics = metrics or {}
+        self._history = history
+        self._metrics = metrics
         self.path = path
+        self.extra_models = dict(extra_models or {})
+
+    @property
+    def history(self) -> dict:
+        """Per-epoch logs; read from the run directory only when asked for."""
+        if self._history is None:
+            path = os.path.join(self.path, HISTORY) if self.path else None
+            self._history = read_json(path, "training history") if path and os.path.exists(path) else {}
+        return self._history
+
+    @property
+    def metrics(self) -> dict:
+        """Validation and test metrics at the end of training; read only when asked for."""
+        if self._metrics is None:
+            path = os.path.join(self.path, METRICS) if self.path else None
+            self._metrics = read_json(path, "run metrics") if path and os.path.exists(path) else {}
+        return self._metrics
 
     @property
     def task(self):
@@ -121,7 +81,7 @@ class TrainedModel:
         return self.config["entry"]
 
     def predict(self, inputs: Sequence, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """Predictions for raw inputs (for sentiment: strings)."""
+        """Predictions for raw inputs: one dict per input with ``input``, ``output`` and task keys."""
         return self.task.predict(self.model, self.preprocessor, inputs,
                                  batch_size or self.config.get("batch_size", 64))
 
@@ -130,20 +90,22 @@ class TrainedModel:
         spec = data or self.config["data"]
         examples = self.task.load_data(spec).get(split)
         report = self.task.evaluate(self.model, self.preprocessor, examples,
-                                    self.config.get("batch_size", 64), where=spec)
+                                    self.config.get("batch_size", 64), where=f"{spec} ({split})")
         return {**report, "split": split, "data": spec}
 
     def save(self, path: str, overwrite: bool = False) -> str:
         """Write the run directory atomically; returns its absolute path."""
-        with atomic_directory(path, overwrite=overwrite) as tmp:
+        with atomic_directory(path, "run", overwrite=overwrite) as tmp:
             self.write_into(tmp)
         self.path = os.path.abspath(path)
         return self.path
 
     def write_into(self, folder: str) -> None:
         self.model.save(os.path.join(folder, MODEL))
+        for name, model in self.extra_models.items():
+            model.save(os.path.join(folder, f"{name}.keras"))
         self.preprocessor.save(os.path.join(folder, PREPROCESSING))
-        write_json(os.path.join(folder, CONFIG), self.config)
+        write_json(os.path.join(folder, CONFIG), {**self.config, "extra_models": sorted(self.extra_models)})
         write_json(os.path.join(folder, HISTORY), self.history)
         write_json(os.path.join(folder, METRICS), self.metrics)
 
@@ -160,21 +122,33 @@ def load(path: str) -> TrainedModel:
     from .tasks import get_task
 
     if not os.path.isdir(path):
-        raise RunDirError(f"run directory not found: {path}")
+        what = "is a file, not a run directory" if os.path.exists(path) else "not found"
+        raise RunDirError(f"run directory {what}: {path}")
     missing = [n for n in (CONFIG, MODEL, PREPROCESSING) if not os.path.exists(os.path.join(path, n))]
     if missing:
         hint = " (is it an export? use it with 'zoo predict' or tf.saved_model.load)" \
             if os.path.exists(os.path.join(path, "saved_model.pb")) else ""
         raise RunDirError(f"{path} is not a run directory: missing {', '.join(missing)}{hint}")
+    config = read_json(os.path.join(path, CONFIG), "run config")
+    if not isinstance(config, dict) or "task" not in config or "entry" not in config:
+        raise RunDirError(f"{os.path.join(path, CONFIG)} is not a zoo run config (no 'task' and 'entry')")
+    task = get_task(config["task"])
     try:
-        config = read_json(os.path.join(path, CONFIG))
-        task = get_task(config["task"])
         preprocessor = task.load_preprocessor(os.path.join(path, PREPROCESSING))
-        model = keras.saving.load_model(os.path.join(path, MODEL))
     except ZooError:
         raise
     except Exception as exc:
-        raise RunDirError(f"{path}: cannot load the run ({type(exc).__name__}: {exc})") from None
-    history = read_json(os.path.join(path, HISTORY)) if os.path.exists(os.path.join(path, HISTORY)) else {}
-    metrics = read_json(os.path.join(path, METRICS)) if os.path.exists(os.path.join(path, METRICS)) else {}
-    return TrainedModel(model, preprocessor, config, history, metrics, os.path.abspath(path))
+        raise RunDirError(f"{path}: cannot read {PREPROCESSING}/ ({type(exc).__name__}: {exc})") from None
+    models = {}
+    for name in [MODEL[:-6], *config.get("extra_models", [])]:
+        file = os.path.join(path, f"{name}.keras")
+        try:
+            models[name] = keras.saving.load_model(file)
+        except Exception as exc:
+            raise RunDirError(f"{file}: cannot load the model ({type(exc).__name__}: {exc})") from None
+    expected = config.get("problem")
+    if expected is not None and preprocessor.problem() != expected:
+        raise RunDirError(f"{path}: {PREPROCESSING}/ does not match the model (the model was built for "
+                          f"{expected}, the preprocessing gives {preprocessor.problem()})")
+    model = models.pop(MODEL[:-6])
+    return TrainedModel(model, preprocessor, config, None, None, os.path.abspath(path), extra_models=models)

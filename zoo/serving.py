@@ -3,16 +3,16 @@
 The task supplies its serving functions (raw strings, images or frames in;
 preprocessing, model and decoding in the graph). The result loads with
 ``tf.saved_model.load`` in any TensorFlow process, zoo not needed. Next to
-``saved_model.pb`` sits ``zoo_export.json``: entry, labels, signatures.
+``saved_model.pb`` sits ``zoo_export.json``: entry, task, endpoints, labels.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import RunDirError, ZooError
-from .runs import atomic_directory, write_json
+from .folders import atomic_directory, check_output_path, read_json, remove_stale_temporaries, write_json
 
 if TYPE_CHECKING:
     from .runs import TrainedModel
@@ -28,21 +28,26 @@ def export_saved_model(trained: TrainedModel, path: str, overwrite: bool = False
         raise ZooError(f"export writes a TensorFlow SavedModel and needs KERAS_BACKEND=tensorflow "
                        f"(this process runs {keras.backend.backend()!r}); a run trained on any backend "
                        "exports from a TensorFlow process")
-    if os.path.exists(path) and not overwrite:
-        raise RunDirError(f"{path} already exists; choose another --out or pass --overwrite")
-    endpoints, resources, metadata = trained.task.serving(trained.model, trained.preprocessor)
+    check_output_path(path, kind="export", overwrite=overwrite)
+    task = trained.task
+    serving = task.serving(trained.model, trained.preprocessor)
     archive = keras.export.ExportArchive()
     archive.track(trained.model)
-    for resource in resources:
+    for model in trained.extra_models.values():
+        archive.track(model)
+    for resource in serving.resources:
         archive.track(resource)
-    for name, (fn, signature) in endpoints.items():
-        archive.add_endpoint(name=name, fn=fn, input_signature=signature)
-    with atomic_directory(path, overwrite=overwrite) as tmp:
+    for name, endpoint in serving.endpoints.items():
+        archive.add_endpoint(name=name, fn=endpoint.fn, input_signature=endpoint.input_signature)
+    remove_stale_temporaries(path, "export")  # a half-written export left by a kill
+    with atomic_directory(path, "export", overwrite=overwrite) as tmp:
         archive.write_out(tmp, verbose=False)
         write_json(os.path.join(tmp, METADATA), {
             "entry": trained.config["entry"], "task": trained.config["task"],
-            "kind": trained.config["kind"], "endpoints": sorted(endpoints),
-            "trained_on": trained.config["data"], "run": trained.path, **metadata,
+            "kind": trained.config["kind"], "endpoints": sorted(serving.endpoints),
+            "signatures": {n: e.description for n, e in serving.endpoints.items()},
+            "trained_on": trained.config["data"], "run": trained.path,
+            **task.prediction_meta(trained.preprocessor), **serving.metadata,
         })
     return os.path.abspath(path)
 
@@ -51,19 +56,47 @@ def is_export(path: str) -> bool:
     return os.path.exists(os.path.join(path, "saved_model.pb"))
 
 
-def predict_exported(path: str, inputs: list[str]) -> list[dict]:
-    """Predictions from an exported SavedModel's ``serve`` endpoint (text tasks)."""
-    import json
-
+def predict_exported(path: str, inputs: list[Any]) -> list[dict]:
+    """Predictions from an exported SavedModel's ``serve`` endpoint, formatted by its task."""
     import tensorflow as tf
 
-    from .report import label_predictions
+    from .tasks import get_task
 
     meta_path = os.path.join(path, METADATA)
     if not os.path.exists(meta_path):
         raise RunDirError(f"{path} is a SavedModel but not a zoo export (no {METADATA})")
-    with open(meta_path, encoding="utf-8") as f:
-        labels = json.load(f)["labels"]
-    loaded = tf.saved_model.load(path)  # keep a reference: its variables die with it
-    served = loaded.serve(tf.constant(inputs))
-    return label_predictions(inputs, served["probabilities"].numpy(), labels)
+    meta = read_json(meta_path, "export metadata")
+    task = get_task(meta.get("task", "sentiment"))
+    try:
+        loaded = tf.saved_model.load(path)  # keep a reference: its variables die with it
+    except Exception as exc:  # a truncated or corrupt saved_model.pb, missing variables
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunDirError(f"{path}: cannot load the SavedModel ({type(exc).__name__}: {first[:200]})") from None
+    if not hasattr(loaded, "serve"):
+        raise RunDirError(f"{path}: the SavedModel has no 'serve' endpoint")
+    outputs = task.serve_exported(loaded, inputs)
+    return task.format_predictions(inputs, outputs, meta)
+
+
+def task_of(path: str):
+    """The task of a run directory or an export, from its metadata (no model loaded)."""
+    from .runs import CONFIG
+    from .tasks import get_task
+
+    if not os.path.exists(path):
+        raise RunDirError(f"run directory or export not found: {path}")
+    if not os.path.isdir(path):
+        raise RunDirError(f"{path} is a file; give a run directory or an export folder")
+    if is_export(path):
+        meta_path = os.path.join(path, METADATA)
+        if not os.path.exists(meta_path):
+            raise RunDirError(f"{path} is a SavedModel but not a zoo export (no {METADATA})")
+        meta = read_json(meta_path, "export metadata")
+    else:
+        config_path = os.path.join(path, CONFIG)
+        if not os.path.exists(config_path):
+            raise RunDirError(f"{path} is neither a run directory (no {CONFIG}) nor an export (no saved_model.pb)")
+        meta = read_json(config_path, "run config")
+    if not isinstance(meta, dict) or "task" not in meta:
+        raise RunDirError(f"{path}: its metadata names no task")
+    return get_task(meta["task"])

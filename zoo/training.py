@@ -1,21 +1,36 @@
-"""Building and training registry entries: the one training loop of the zoo."""
+"""Building and training registry entries.
+
+``train`` checks everything that can fail (entry, hyperparameters, preset, output
+folder, data) before it touches the disk, trains through the one fit path
+(``zoo.fitting``), backs every epoch up to ``OUT.partial/`` and writes the run
+directory atomically at the end.
+"""
 
 from __future__ import annotations
 
 import datetime
 import os
-import shutil
-import sys
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import hparams
 from ._registry import ModelSpec, get
-from .errors import RunDirError
-from .runs import TrainedModel, atomic_directory, is_zoo_output, read_json, write_json
+from .errors import HyperparameterError, RunDirError
+from .folders import (
+    atomic_directory,
+    check_output_path,
+    check_sibling,
+    folder_lock,
+    read_json,
+    remove_owned,
+    remove_stale_temporaries,
+    write_json,
+    write_marker,
+)
+from .runs import TrainedModel
 
 PARTIAL_SUFFIX = ".partial"
+PARTIAL_FILES = ("config.json", "state.json", "epoch-*", ".tmp-*")  # what zoo writes into OUT.partial
 
 
 def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem: bool = False
@@ -37,6 +52,21 @@ def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem
     return model, prep, problem
 
 
+def with_preset(name: str, preset, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Preset values, then explicit overrides on top (``None`` overrides ignored)."""
+    from .presets import load_preset
+
+    values = dict(load_preset(preset, name)) if preset is not None else {}
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return values
+
+
+def resolve_preprocessing(spec: ModelSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    options = spec.task.preprocessing_options
+    resolved = hparams.resolve(spec.name, options, dict(values))
+    return {n: resolved.values.get(n, p.default) for n, p in options.items()}
+
+
 def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides: Any):
     """Build the ready, compiled ``keras.Model`` of entry ``name``.
 
@@ -52,7 +82,7 @@ def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides:
         model = zoo.build("sentiment/gru", preset="runs/t1/preset.json")
     """
     spec = get(name)
-    overrides = _with_preset(name, preset, overrides)
+    overrides = with_preset(name, preset, overrides)
     model_values, _, problem_values = split_overrides(spec, overrides, allow_problem=True)
     problem = dict(spec.task.default_problem)
     for key, value in problem_values.items():
@@ -61,18 +91,24 @@ def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides:
     return spec.builder(hp, problem)
 
 
-def hypermodel(name: str, problem: Mapping[str, Any] | None = None, fit_callbacks=None):
+def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data=None):
     """A ``keras_tuner.HyperModel`` over entry ``name``'s declared search space.
 
     ``problem`` fixes the data facts (vocabulary size, classes, ...); the task's
-    defaults are used when it is left out. ``fit_callbacks``, a function returning
-    a list of callbacks, adds fresh ones to every trial's ``fit``.
+    defaults are used when it is left out. Its ``fit`` is the zoo's one fit path
+    (early stopping on the task's objective, NaN guard, task callbacks): pass
+    ``(preprocessor, train_examples, validation_examples)`` as ``task_data`` and
+    call ``tuner.search(epochs=..., batch_size=...)`` with no arrays; without
+    ``task_data`` it falls back to Keras's ``model.fit`` on the arrays given.
 
     Example::
 
         tuner = keras_tuner.RandomSearch(zoo.hypermodel("sentiment/gru"), objective="val_accuracy")
     """
+    import keras
     import keras_tuner as kt
+
+    from . import fitting
 
     spec = get(name)
     facts = {**spec.task.default_problem, **(problem or {})}
@@ -81,26 +117,34 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, fit_callback
         def build(self, hp):
             return spec.builder(hp, facts)
 
-        def fit(self, hp, model, *args, callbacks=None, **kwargs):
-            extra = fit_callbacks() if fit_callbacks else []
-            return model.fit(*args, callbacks=[*(callbacks or []), *extra], **kwargs)
+        def fit(self, hp, model, *args, callbacks=None, epochs=1, batch_size=None, objective=None,
+                patience=None, seed=0, initial_epoch=0, verbose=0, **kwargs):
+            if task_data is None:
+                cbs = [fitting.nan_guard(kt.errors.FailedTrialError), *(callbacks or [])]
+                return model.fit(*args, callbacks=cbs, epochs=epochs, batch_size=batch_size,
+                                 initial_epoch=initial_epoch, verbose=verbose, **kwargs)
+            preprocessor, train_examples, validation_examples = task_data
+            result = fitting.fit(model, spec.task, preprocessor, train_examples, validation_examples,
+                                 epochs=epochs, batch_size=batch_size or spec.task.default_batch_size,
+                                 objective=objective, patience=patience, seed=seed, callbacks=callbacks or [],
+                                 verbose=verbose, initial_epoch=initial_epoch, nan_error=kt.errors.FailedTrialError)
+            history = keras.callbacks.History()  # keras-tuner picks the best epoch from it
+            history.history = result.history
+            return history
 
     return EntryHyperModel(name=name.replace("/", "_"))
 
 
-def _with_preset(name: str, preset, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    values = {}
-    if preset is not None:
-        from .tuning import load_preset
-
-        values.update(load_preset(preset, name))
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return values
-
-
 def _same_run(a: dict, b: dict) -> bool:
-    keys = ("entry", "data", "hyperparameters", "preprocessing", "seed", "epochs", "batch_size", "include_validation")
+    keys = ("entry", "data", "hyperparameters", "preprocessing", "seed", "epochs", "batch_size", "patience",
+            "include_validation")
     return all(a.get(k) == b.get(k) for k in keys)
+
+
+def _differences(a: dict, b: dict) -> str:
+    keys = ("entry", "data", "hyperparameters", "preprocessing", "seed", "epochs", "batch_size", "patience",
+            "include_validation")
+    return ", ".join(f"{k}: {a.get(k)!r} then, {b.get(k)!r} now" for k in keys if a.get(k) != b.get(k))
 
 
 def train(name: str, data: str, out: str | None = None, *, epochs: int | None = None,
@@ -112,9 +156,9 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
 
     The entry is built with its defaults plus ``overrides`` (hyperparameters and
     preprocessing options such as ``max_tokens``). Training stops early when
-    the task's objective stops improving and keeps the best weights. When
-    ``out`` is given, progress is backed up each epoch to ``OUT.partial``: run
-    the same call again after a crash and it resumes from the last epoch.
+    the task's objective stops improving and ends on the best epoch's weights.
+    When ``out`` is given, each epoch is backed up to ``OUT.partial``: run the
+    same call again after a crash and it resumes after the last finished epoch.
     ``preset`` supplies tuned values (a ``zoo tune`` preset file or dict).
     ``patience`` is the early-stopping patience in epochs (default: the task's).
     ``include_validation`` trains on train + validation for exactly ``epochs``
@@ -127,24 +171,26 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     """
     import keras
 
+    from . import fitting
+
+    # 1. Everything that can be checked without data, before anything else.
     spec = get(name)
     task = spec.task
-    overrides = _with_preset(name, preset, overrides)
+    overrides = with_preset(name, preset, overrides)
     model_values, prep_values, _ = split_overrides(spec, overrides)
     hp = hparams.resolve(name, spec.space(), model_values)
-    prep_hp = hparams.resolve(name, task.preprocessing_options, prep_values)
-    preprocessing = {n: prep_hp.values.get(n, p.default) for n, p in task.preprocessing_options.items()}
+    preprocessing = resolve_preprocessing(spec, prep_values)
     epochs = hparams.positive_int("epochs", task.default_epochs if epochs is None else epochs, name)
     batch_size = hparams.positive_int("batch_size", task.default_batch_size if batch_size is None else batch_size, name)
     patience = hparams.positive_int("patience", task.patience if patience is None else patience, name)
-    seed = int(seed)
-    if out is not None and os.path.exists(out):
-        if not overwrite:
-            raise RunDirError(f"{out} already exists; choose another --out or pass --overwrite")
-        if not is_zoo_output(out):  # fail before training, not after
-            raise RunDirError(f"{out} exists and was not written by zoo (no run or export inside); "
-                              "refusing to replace it, choose another --out")
+    seed = check_seed(seed)
+    partial = None
+    if out is not None:
+        out = check_output_path(out, kind="run", overwrite=overwrite)
+        partial = out + PARTIAL_SUFFIX
+        check_sibling(partial, "partial", allowed_top=PARTIAL_FILES)
 
+    # 2. Data and model: still nothing written.
     splits = task.load_data(data)
     keras.utils.set_random_seed(seed)
     preprocessor = task.fit_preprocessor(splits, preprocessing)
@@ -154,50 +200,76 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
         "entry": name, "task": task.name, "kind": task.kind, "data": data,
         "hyperparameters": dict(hp.values), "preprocessing": preprocessing, "problem": problem,
         "seed": seed, "epochs": epochs, "batch_size": batch_size, "include_validation": include_validation,
-        "patience": patience,
+        "patience": patience, "objective": task.objective,
         "backend": keras.backend.backend(), "keras_version": keras.__version__,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-
     train_examples = splits.train + splits.validation if include_validation else splits.train
-    x_train, y_train = task.arrays(preprocessor, train_examples, where=f"{data} (train)")
-    x_val, y_val = task.arrays(preprocessor, splits.validation, where=f"{data} (validation)")
-    all_callbacks = [] if include_validation else [
-        keras.callbacks.EarlyStopping(monitor=task.objective, mode=task.objective_direction,
-                                      patience=patience, restore_best_weights=True)]
-    partial = None
-    if out is not None:
-        partial = os.path.abspath(out) + PARTIAL_SUFFIX
-        previous = os.path.join(partial, "config.json")
-        if os.path.exists(partial):
-            if overwrite or not os.path.exists(previous) or not _same_run(read_json(previous), config):
-                if not overwrite and os.path.exists(previous):
-                    raise RunDirError(f"{partial} holds an unfinished run with other settings; "
-                                      "remove it, or pass --overwrite to start afresh")
-                shutil.rmtree(partial)
-        os.makedirs(partial, exist_ok=True)
-        write_json(previous, config)
-        all_callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(partial, "backup")))
-    all_callbacks.extend(callbacks)  # after the backup, so an epoch they see is already saved
+    validation_examples = None if include_validation else splits.validation
+    fit_args = dict(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, callbacks=callbacks,
+                    verbose=verbose, where=data)
+    if out is None:
+        result = fitting.fit(model, task, preprocessor, train_examples, validation_examples, **fit_args)
+        return _finish(model, preprocessor, config, result, task, splits, batch_size, data, include_validation)
 
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
-    started = time.perf_counter()
-    fit = model.fit(x_train, y_train, validation_data=None if include_validation else (x_val, y_val), epochs=epochs,
-                    batch_size=batch_size, verbose=verbose, callbacks=all_callbacks)
-    seconds = time.perf_counter() - started
-    history = {k: [float(v) for v in values] for k, values in fit.history.items()}
-    history["seconds"] = seconds
+    # 3. The backup folder: zoo's own, locked, resumed only with the same settings.
+    os.makedirs(partial, exist_ok=True)
+    if not os.path.exists(os.path.join(partial, ".zoo.json")):
+        write_marker(partial, "partial", target=os.path.basename(out))
+    with folder_lock(partial, "run backup"):
+        remove_stale_temporaries(out, "run")  # left by a kill while the run was being written
+        previous_path = os.path.join(partial, "config.json")
+        if os.path.exists(previous_path):
+            previous = read_json(previous_path, "unfinished run config")
+            if not _same_run(previous, config):
+                if not overwrite:
+                    raise RunDirError(f"{partial} holds an unfinished run with other settings "
+                                      f"({_differences(previous, config)}); rerun with the same settings to "
+                                      "resume it, or pass --overwrite to start afresh")
+                for stale in os.listdir(partial):
+                    if stale not in (".zoo.json", ".zoo.lock"):
+                        _remove(os.path.join(partial, stale))
+        write_json(previous_path, config)
+        result = fitting.fit(model, task, preprocessor, train_examples, validation_examples,
+                             checkpoint_dir=partial, **fit_args)
+        trained = _finish(model, preprocessor, config, result, task, splits, batch_size, data, include_validation)
+        with atomic_directory(out, "run", overwrite=overwrite) as tmp:
+            trained.write_into(tmp)
+        trained.path = out
+    remove_owned(partial, "partial", allowed_top=PARTIAL_FILES)
+    return trained
+
+
+def _remove(path: str) -> None:
+    import shutil
+
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    else:
+        os.remove(path)
+
+
+def _finish(model, preprocessor, config, result, task, splits, batch_size, data, include_validation
+            ) -> TrainedModel:
+    history = {**result.history, "seconds": result.seconds}
     reported = ("test",) if include_validation else ("validation", "test")  # validation was trained on
     metrics = {
         split: task.evaluate(model, preprocessor, getattr(splits, split), batch_size, where=f"{data} ({split})")
         for split in reported if getattr(splits, split)
     }
-    metrics["train_seconds"] = seconds
-    trained = TrainedModel(model, preprocessor, config, history, metrics)
-    if out is not None:
-        with atomic_directory(out, overwrite=overwrite) as tmp:
-            trained.write_into(tmp)
-        trained.path = os.path.abspath(out)
-        shutil.rmtree(partial, ignore_errors=True)
-    return trained
+    metrics["train_seconds"] = result.seconds
+    metrics["epochs_trained"] = len(result.history.get("loss", []))
+    if result.best_epoch is not None:
+        metrics["best_epoch"] = result.best_epoch + 1
+    if splits.info.get("skipped_rows"):
+        metrics["skipped_rows"] = splits.info["skipped_rows"]
+    return TrainedModel(model, preprocessor, config, history, metrics)
+
+
+def check_seed(seed: Any) -> int:
+    """A seed for NumPy, Python and the backend: an integer from 0 to 2**32 - 1."""
+    if isinstance(seed, str) and seed.strip().lstrip("-").isdigit():
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise HyperparameterError(f"seed must be an integer from 0 to {2**32 - 1}, got {seed!r}")
+    return seed

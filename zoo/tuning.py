@@ -37,8 +37,17 @@ from typing import Any
 from . import hparams
 from ._registry import get
 from .errors import HyperparameterError, RunDirError, ZooError
+from .folders import (
+    check_output_path,
+    check_owned,
+    folder_lock,
+    read_json,
+    read_marker,
+    write_json,
+    write_marker,
+)
 from .report import text_table
-from .runs import read_json, write_json
+from .training import resolve_preprocessing
 
 TUNERS = ("random", "bayesian", "hyperband")
 DISTRIBUTIONS = ("mirrored",)
@@ -83,6 +92,8 @@ def load_config(path: str) -> dict[str, Any]:
     """Read an experiment file (TOML); errors name the file and the key."""
     if not os.path.exists(path):
         raise ZooError(f"experiment file not found: {path}")
+    if os.path.isdir(path):
+        raise ZooError(f"experiment file {path} is a folder; give a .toml file")
     try:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
@@ -167,21 +178,6 @@ def _base_hyperparameters(spec, settings: TuneSettings):
 # ---------------------------------------------------------------------------
 # keras-tuner pieces
 # ---------------------------------------------------------------------------
-
-def _nan_guard():
-    import keras
-    import keras_tuner as kt
-
-    class StopOnNaN(keras.callbacks.Callback):
-        """Fail the trial at the first non-finite loss: no point training on."""
-
-        def on_train_batch_end(self, batch, logs=None):
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(float(loss)):
-                raise kt.errors.FailedTrialError(f"loss became {float(loss)} at batch {batch}")
-
-    return StopOnNaN()
-
 
 def _rss_mb() -> float:
     try:
@@ -345,6 +341,155 @@ def _plot(path: str, trials: list[dict], objective: str, direction: str) -> None
     os.replace(tmp, path)
 
 
+SEARCH_FILES = ("tune_config.json", "search", "tensorboard", "trials.csv", "trials.json", "objective.png",
+                "preset.json", "final", "final.partial", "final_fit.json", ".tmp-*", ".trials.csv.tmp",
+                "objective.png.tmp.png", ".final.tmp-*", ".final.old-*")
+OVERWRITE_SUFFIX = ".overwrite"
+
+
+@dataclass
+class _Prepared:
+    """A search checked and its data loaded: everything before the disk is touched."""
+
+    spec: Any
+    settings: TuneSettings
+    base_hp: Any
+    preprocessing: dict[str, Any]
+    epochs: int
+    batch_size: int
+    direction: str
+    splits: Any
+    preprocessor: Any
+
+
+def _prepare(entry: str, data: str, settings_kwargs: dict[str, Any]) -> _Prepared:
+    spec = get(entry)
+    task = spec.task
+    settings = TuneSettings(entry=entry, data=data, **settings_kwargs)
+    settings.objective = settings.objective or task.objective
+    _check_settings(settings, task)
+    base_hp, prep_values = _base_hyperparameters(spec, settings)
+    preprocessing = resolve_preprocessing(spec, prep_values)
+    epochs = hparams.positive_int("epochs", task.default_epochs if settings.epochs is None else settings.epochs, entry)
+    batch_size = settings.batch_size or task.default_batch_size
+    splits = task.load_data(data)
+    preprocessor = task.fit_preprocessor(splits, preprocessing)
+    return _Prepared(spec, settings, base_hp, preprocessing, epochs, batch_size, task.objectives[settings.objective],
+                     splits, preprocessor)
+
+
+def _check_search_folder(out: str, settings: TuneSettings, overwrite: bool) -> None:
+    """Refuse a folder that is not zoo's own search, or a search with other settings (unless overwriting)."""
+    check_output_path(out, kind="search", overwrite=overwrite, resumable=True, allowed_top=SEARCH_FILES)
+    if not os.path.isdir(out) or not os.listdir(out):
+        return
+    marker = read_marker(out)
+    config_path = os.path.join(out, "tune_config.json")
+    if marker is None and not os.path.exists(config_path):
+        raise RunDirError(f"{out} exists and is not a zoo search (no tune_config.json, no .zoo.json marker); "
+                          "choose another --out")
+    check_owned(out, "search", SEARCH_FILES, action="resume or replace")
+    if overwrite or not os.path.exists(config_path):
+        return
+    previous = read_json(config_path, "search config")
+    wanted = json.loads(json.dumps(settings.search_key(), default=str))
+    if not isinstance(previous, dict) or previous.get("search") != wanted:
+        raise RunDirError(f"{out} holds a search with other settings; resume it with the same "
+                          "settings, choose another --out, or pass --overwrite")
+
+
+def _make_tuner(prepared: _Prepared, folder: str, verbose):
+    import keras
+    import keras_tuner as kt
+
+    from .training import hypermodel
+
+    s = prepared.settings
+    task_data = (prepared.preprocessor, prepared.splits.train, prepared.splits.validation)
+    common = dict(hypermodel=hypermodel(s.entry, prepared.preprocessor.problem(), task_data=task_data),
+                  objective=kt.Objective(s.objective, prepared.direction), hyperparameters=prepared.base_hp,
+                  tune_new_entries=True, seed=s.seed, directory=folder, project_name=PROJECT,
+                  overwrite=False, max_consecutive_failed_trials=s.max_consecutive_failures)
+    if s.tuner == "hyperband":
+        common.update(max_epochs=prepared.epochs, factor=3)
+    else:
+        common.update(max_trials=s.max_trials, executions_per_trial=s.executions_per_trial)
+    if s.distribution == "mirrored":
+        if keras.backend.backend() != "tensorflow":
+            raise ZooError("--distribution mirrored needs KERAS_BACKEND=tensorflow")
+        import tensorflow as tf
+
+        common["distribution_strategy"] = tf.distribute.MirroredStrategy()
+    try:  # keras-tuner builds once with the default values to learn the space
+        tuner = _tuner_class(s.tuner)(**common)
+    except (ValueError, TypeError) as exc:
+        raise ZooError(f"{s.entry} does not build with the search's default values ({exc}); "
+                       "fix them with --set or narrow them with --space") from None
+    tuner.zoo_keep_best = s.keep_best
+    return tuner
+
+
+def _search(tuner, prepared: _Prepared, folder: str, verbose, tensorboard: bool) -> str | None:
+    """Run the trials; returns the reason the search stopped early, if it did."""
+    import keras
+
+    callbacks = []
+    if tensorboard and keras.backend.backend() == "tensorflow":
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=os.path.join(folder, "tensorboard")))
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    kwargs = dict(batch_size=prepared.batch_size, callbacks=callbacks, verbose=verbose,
+                  objective=prepared.settings.objective, seed=prepared.settings.seed)
+    if prepared.settings.tuner != "hyperband":
+        kwargs["epochs"] = prepared.epochs
+    try:
+        tuner.search(**kwargs)
+    except RuntimeError as exc:
+        if "consecutive failures" not in str(exc).lower():
+            raise
+        return str(exc)
+    return None
+
+
+def _write_preset(folder: str, prepared: _Prepared, best: dict, trials: list) -> str:
+    import keras
+
+    s = prepared.settings
+    path = os.path.join(folder, "preset.json")
+    write_json(path, {
+        "name": f"{s.entry}@{os.path.basename(folder.removesuffix(OVERWRITE_SUFFIX))}", "entry": s.entry,
+        "hyperparameters": best["hyperparameters"], "preprocessing": prepared.preprocessing,
+        "score": best["score"], "objective": s.objective, "direction": prepared.direction,
+        "data": s.data, "tuner": s.tuner, "trials": len(trials), "trial_id": best["trial_id"],
+        "epochs": best["epochs"], "backend": keras.backend.backend(),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    })
+    return path
+
+
+def _final_fit(folder: str, prepared: _Prepared, best: dict, verbose) -> dict[str, Any]:
+    from .training import train
+
+    final = train(prepared.settings.entry, prepared.settings.data, os.path.join(folder, "final"),
+                  epochs=best["epochs"] or prepared.epochs, batch_size=prepared.batch_size,
+                  overrides={**best["hyperparameters"], **prepared.preprocessing}, seed=prepared.settings.seed,
+                  overwrite=os.path.isdir(os.path.join(folder, "final")), verbose=verbose, include_validation=True)
+    return {"run": final.path, "test": final.metrics["test"], "search_score": best["score"]}
+
+
+def _swap_in(working: str, out: str) -> None:
+    """Put a finished overwrite search in place of the old one; the old one goes only then."""
+    old = None
+    if os.path.exists(out):
+        check_owned(out, "search", SEARCH_FILES)
+        old = out + ".old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+    os.replace(working, out)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: int = 10,
          epochs: int | None = None, executions_per_trial: int = 1, objective: str | None = None,
          seed: int = 0, batch_size: int | None = None, overrides: Mapping[str, Any] | None = None,
@@ -355,7 +500,9 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
 
     ``overrides`` fix values (``{"units": 128}``), ``space`` narrows a
     hyperparameter to a list of choices (``{"units": [64, 128, 256]}``).
-    Rerunning with the same ``out`` resumes the search.
+    Rerunning with the same ``out`` resumes the search. Each trial trains
+    exactly as ``zoo train`` does (the same fit path). With ``overwrite``, the
+    new search runs beside the old one and replaces it only once it finished.
 
     Example::
 
@@ -364,137 +511,71 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         model = zoo.build("sentiment/gru", preset=result.preset_path)
     """
     import keras
-    import keras_tuner as kt
 
     from . import distributed
-    from .training import hypermodel
+    from .training import check_seed
 
-    spec = get(entry)
-    task = spec.task
-    settings = TuneSettings(entry=entry, data=data, tuner=tuner, max_trials=max_trials, epochs=epochs,
-                            executions_per_trial=executions_per_trial, objective=objective or task.objective,
-                            seed=int(seed), batch_size=batch_size,
-                            set={k: v for k, v in (overrides or {}).items() if v is not None},
-                            space={k: list(v) for k, v in (space or {}).items()}, final_fit=final_fit,
-                            keep_best=keep_best, max_consecutive_failures=max_consecutive_failures,
-                            distribution=distribution)
-    _check_settings(settings, task)
-    base_hp, prep_values = _base_hyperparameters(spec, settings)
-    prep_hp = hparams.resolve(entry, task.preprocessing_options, prep_values)
-    preprocessing = {n: prep_hp.values.get(n, p.default) for n, p in task.preprocessing_options.items()}
-    epochs = hparams.positive_int("epochs", task.default_epochs if settings.epochs is None else settings.epochs, entry)
-    batch_size = settings.batch_size or task.default_batch_size
-    direction = task.objectives[settings.objective]
-
+    settings_kwargs = dict(tuner=tuner, max_trials=max_trials, epochs=epochs,
+                           executions_per_trial=executions_per_trial, objective=objective, seed=check_seed(seed),
+                           batch_size=batch_size, set={k: v for k, v in (overrides or {}).items() if v is not None},
+                           space={k: list(v) for k, v in (space or {}).items()}, final_fit=final_fit,
+                           keep_best=keep_best, max_consecutive_failures=max_consecutive_failures,
+                           distribution=distribution)
     out = os.path.abspath(out)
     chief_or_alone = not distributed.is_worker()
-    config_path = os.path.join(out, "tune_config.json")
+    # Everything that can fail runs before the disk is touched: settings, folder, data.
     if chief_or_alone:
-        if os.path.exists(config_path):
-            previous = read_json(config_path)
-            if overwrite:
-                shutil.rmtree(out)
-            elif previous.get("search") != json.loads(json.dumps(settings.search_key(), default=str)):
-                raise RunDirError(f"{out} holds a search with other settings; resume it with the same "
-                                  "settings, choose another --out, or pass --overwrite")
-        elif os.path.exists(out) and os.listdir(out):
-            raise RunDirError(f"{out} exists and is not a zoo search (no tune_config.json); choose another --out")
-        os.makedirs(out, exist_ok=True)
-        write_json(config_path, {"search": settings.search_key(), "settings": settings.__dict__,
-                                 "preprocessing": preprocessing})
+        _check_search_folder(out, TuneSettings(entry=entry, data=data, **{
+            **settings_kwargs, "objective": objective or get(entry).task.objective}), overwrite)
+    keras.utils.set_random_seed(settings_kwargs["seed"])
+    prepared = _prepare(entry, data, settings_kwargs)
+    settings = prepared.settings
 
-    splits = task.load_data(data)
-    keras.utils.set_random_seed(settings.seed)
-    preprocessor = task.fit_preprocessor(splits, preprocessing)
-    problem = preprocessor.problem()
-    x_train, y_train = task.arrays(preprocessor, splits.train, where=f"{data} (train)")
-    x_val, y_val = task.arrays(preprocessor, splits.validation, where=f"{data} (validation)")
-
-    def trial_callbacks():
-        return [_nan_guard(), keras.callbacks.EarlyStopping(monitor=settings.objective, mode=direction,
-                                                            patience=task.patience, restore_best_weights=True)]
-
-    common = dict(hypermodel=hypermodel(entry, problem, fit_callbacks=trial_callbacks),
-                  objective=kt.Objective(settings.objective, direction), hyperparameters=base_hp,
-                  tune_new_entries=True, seed=settings.seed, directory=out, project_name=PROJECT,
-                  overwrite=False, max_consecutive_failed_trials=settings.max_consecutive_failures)
-    if settings.tuner == "hyperband":
-        common.update(max_epochs=epochs, factor=3)
-    else:
-        common.update(max_trials=settings.max_trials, executions_per_trial=settings.executions_per_trial)
-    if settings.distribution == "mirrored":
-        if keras.backend.backend() != "tensorflow":
-            raise ZooError("--distribution mirrored needs KERAS_BACKEND=tensorflow")
-        import tensorflow as tf
-
-        common["distribution_strategy"] = tf.distribute.MirroredStrategy()
-    try:  # keras-tuner builds once with the default values to learn the space
-        search_tuner = _tuner_class(settings.tuner)(**common)
-    except (ValueError, TypeError) as exc:
-        raise ZooError(f"{entry} does not build with the search's default values ({exc}); "
-                       "fix them with --set or narrow them with --space") from None
-    search_tuner.zoo_keep_best = settings.keep_best
-
-    callbacks = []
-    if tensorboard and keras.backend.backend() == "tensorflow":
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=os.path.join(out, "tensorboard")))
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
-    stopped: str | None = None
-    fit_kwargs = dict(validation_data=(x_val, y_val), batch_size=batch_size, callbacks=callbacks, verbose=verbose)
-    if settings.tuner != "hyperband":
-        fit_kwargs["epochs"] = epochs
-    try:
-        search_tuner.search(x_train, y_train, **fit_kwargs)
-    except RuntimeError as exc:
-        if "consecutive failures" not in str(exc).lower():
-            raise
-        stopped = str(exc)
-    if not chief_or_alone:
-        return TuneResult(out, settings.objective, direction, [], None, None)
-
-    trials = _collect(search_tuner, settings.objective)
-    _write_reports(out, trials, settings.objective, direction)
-    done = [t for t in trials if t["score"] is not None]
-    best = (max if direction == "max" else min)(done, key=lambda t: t["score"]) if done else None
-    preset_path = None
-    if best is not None:
-        preset_path = os.path.join(out, "preset.json")
-        write_json(preset_path, {
-            "name": f"{entry}@{os.path.basename(out)}", "entry": entry,
-            "hyperparameters": best["hyperparameters"], "preprocessing": preprocessing,
-            "score": best["score"], "objective": settings.objective, "direction": direction,
-            "data": data, "tuner": settings.tuner, "trials": len(trials), "trial_id": best["trial_id"],
-            "epochs": best["epochs"], "backend": keras.backend.backend(),
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        })
-    result = TuneResult(out, settings.objective, direction, trials, best, preset_path)
-    if stopped:
-        failures = [t["reason"] for t in trials if t["status"] in ("FAILED", "INVALID") and t["reason"]]
-        raise ZooError(f"search stopped after {settings.max_consecutive_failures} consecutive failed trials; "
-                       f"last reason: {failures[-1] if failures else 'unknown'} (table in {out}/trials.csv)")
-    if settings.final_fit and best is not None:
-        from .training import train
-
-        final = train(entry, data, os.path.join(out, "final"), epochs=best["epochs"] or epochs,
-                      batch_size=batch_size, overrides={**best["hyperparameters"], **preprocessing},
-                      seed=settings.seed, overwrite=True, verbose=verbose, include_validation=True)
-        result.final = {"run": final.path, "test": final.metrics["test"], "search_score": best["score"]}
-        write_json(os.path.join(out, "final_fit.json"), result.final)
-    return result
+    working = out + OVERWRITE_SUFFIX if overwrite and os.path.isdir(out) and os.listdir(out) else out
+    if not chief_or_alone:  # a worker shares the chief's folder and lock
+        search_tuner = _make_tuner(prepared, working, verbose)
+        _search(search_tuner, prepared, working, verbose, tensorboard)
+        return TuneResult(out, settings.objective, prepared.direction, [], None, None)
+    if working != out:
+        check_output_path(working, kind="search", overwrite=True, resumable=True, allowed_top=SEARCH_FILES)
+        if os.path.isdir(working) and os.listdir(working):
+            check_owned(working, "search", SEARCH_FILES, action="resume or replace")
+            previous = read_json(os.path.join(working, "tune_config.json"), "search config") \
+                if os.path.exists(os.path.join(working, "tune_config.json")) else None
+            if previous is not None and previous.get("search") != json.loads(
+                    json.dumps(settings.search_key(), default=str)):
+                shutil.rmtree(working)  # an older overwrite attempt with other settings: zoo's own, checked
+    os.makedirs(working, exist_ok=True)
+    if read_marker(working) is None:
+        write_marker(working, "search")
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(folder_lock(working, "search"))
+        if working != out:
+            locks.enter_context(folder_lock(out, "search"))
+        write_json(os.path.join(working, "tune_config.json"),
+                   {"search": settings.search_key(), "settings": settings.__dict__,
+                    "preprocessing": prepared.preprocessing})
+        search_tuner = _make_tuner(prepared, working, verbose)
+        stopped = _search(search_tuner, prepared, working, verbose, tensorboard)
+        trials = _collect(search_tuner, settings.objective)
+        _write_reports(working, trials, settings.objective, prepared.direction)
+        done = [t for t in trials if t["score"] is not None]
+        best = (max if prepared.direction == "max" else min)(done, key=lambda t: t["score"]) if done else None
+        preset_path = _write_preset(working, prepared, best, trials) if best is not None else None
+        if stopped:
+            failures = [t["reason"] for t in trials if t["status"] in ("FAILED", "INVALID") and t["reason"]]
+            raise ZooError(f"search stopped after {settings.max_consecutive_failures} consecutive failed trials; "
+                           f"last reason: {failures[-1] if failures else 'unknown'} (table in {working}/trials.csv)")
+        final = None
+        if settings.final_fit and best is not None:
+            final = _final_fit(working, prepared, best, verbose)
+            write_json(os.path.join(working, "final_fit.json"), final)
+    if working != out:
+        _swap_in(working, out)
+        preset_path = preset_path and os.path.join(out, "preset.json")
+        if final:
+            final["run"] = os.path.join(out, "final")
+            write_json(os.path.join(out, "final_fit.json"), final)
+    return TuneResult(out, settings.objective, prepared.direction, trials, best, preset_path, final)
 
 
-def load_preset(preset: str | Mapping[str, Any], entry: str) -> dict[str, Any]:
-    """The hyperparameters (and preprocessing options) a preset file or dict holds for ``entry``."""
-    if isinstance(preset, str):
-        if not os.path.exists(preset):
-            raise ZooError(f"preset file not found: {preset}")
-        try:
-            preset = read_json(preset)
-        except json.JSONDecodeError as exc:
-            raise ZooError(f"preset {preset}: not valid JSON ({exc})") from None
-    if not isinstance(preset, Mapping) or "hyperparameters" not in preset:
-        raise ZooError("a preset holds 'entry' and 'hyperparameters' (written by zoo tune)")
-    if preset.get("entry", entry) != entry:
-        raise ZooError(f"the preset was tuned for {preset['entry']}, not {entry}")
-    return {**preset.get("preprocessing", {}), **preset["hyperparameters"]}

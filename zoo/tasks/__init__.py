@@ -1,18 +1,70 @@
 """Tasks of the sequence taxonomy. Each module holds one task: its registry entries,
 its data loading and preprocessing, its metrics, prediction and serving functions.
 
-The shared machinery (training, run directories, evaluation, export, tuning)
-talks to a task only through the :class:`Task` interface below.
+The shared machinery (fitting, run directories, evaluation, export, tuning, the
+command line) talks to a task only through the :class:`Task` interface below and
+never imports a task module: a task module is the only place that knows its
+input and output shapes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import ZooError
 
 _TASKS: dict[str, Task] = {}
+
+
+@dataclass
+class FitData:
+    """What ``model.fit`` trains on: in-memory arrays, or a ``keras.utils.PyDataset``
+    (``x`` alone, ``y`` None) for data that is batched by length or streamed."""
+
+    x: Any
+    y: Any = None
+    sample_weight: Any = None
+    steps: int | None = None  # batches per epoch, when ``x`` yields batches
+
+    @property
+    def batched(self) -> bool:
+        return self.y is None
+
+    def fit_args(self) -> dict[str, Any]:
+        if self.batched:
+            return {"x": self.x}
+        return {"x": self.x, "y": self.y, "sample_weight": self.sample_weight}
+
+    def validation_data(self):
+        if self.batched:
+            return self.x
+        return (self.x, self.y) if self.sample_weight is None else (self.x, self.y, self.sample_weight)
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        import math
+
+        return self.steps if self.batched else math.ceil(len(self.y) / batch_size)
+
+
+@dataclass
+class Endpoint:
+    """One signature of an export: a TF function over raw inputs and its input signature."""
+
+    fn: Callable
+    input_signature: list
+    description: str = ""
+
+
+@dataclass
+class Serving:
+    """What a task hands to export: endpoints, TF resources to track (lookup tables),
+    and metadata written to ``zoo_export.json`` (labels, shapes, what each endpoint takes)."""
+
+    endpoints: dict[str, Endpoint]
+    resources: list = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class Task:
@@ -24,17 +76,24 @@ class Task:
     input_description: ClassVar[str]
     output_description: ClassVar[str]
     metrics: ClassVar[tuple[str, ...]]     # keys of evaluate()'s result
-    objective: ClassVar[str]               # Keras log name the tuner and early stopping watch
-    objective_direction: ClassVar[str]     # "max" or "min"
+    objective: ClassVar[str]               # log name early stopping and the tuner watch by default
     objectives: ClassVar[dict[str, str]]   # every objective a search may use, with its direction
     default_problem: ClassVar[dict[str, Any]]  # facts from data, for building without data
     data_kinds: ClassVar[tuple[str, ...]]
     default_epochs: ClassVar[int] = 10
     default_batch_size: ClassVar[int] = 64
     patience: ClassVar[int] = 3
+    # For the registry-wide tests: a tiny built-in data spec (one quick epoch) and raw inputs.
+    smoke_data: ClassVar[str]
+    sample_inputs: ClassVar[tuple]
+    input_name: ClassVar[str] = "INPUT"    # what the CLI's predict calls its arguments
 
     def __init__(self) -> None:
         self._preprocessing_space: dict | None = None
+
+    @property
+    def objective_direction(self) -> str:
+        return self.objectives[self.objective]
 
     # Preprocessing options are declared like hyperparameters, so ``--set`` checks them
     # with the same code and a tuner may search them.
@@ -51,30 +110,74 @@ class Task:
             self._preprocessing_space = {p.name: p for p in hp.space}
         return self._preprocessing_space
 
+    # -- data ---------------------------------------------------------------
     def load_data(self, spec: str):
         """Parse ``spec`` and return :class:`zoo.data.Splits` of raw examples."""
         raise NotImplementedError
 
     def fit_preprocessor(self, splits, options: dict[str, Any]):
-        """Learn preprocessing (vocabularies, label names) from the training split."""
+        """Learn preprocessing (vocabularies, label names) from the training split.
+
+        The preprocessor has ``problem() -> dict`` (the facts the builder needs),
+        ``save(directory)``, and is loaded back by :meth:`load_preprocessor`."""
         raise NotImplementedError
 
     def load_preprocessor(self, directory: str):
         raise NotImplementedError
 
-    def arrays(self, preprocessor, examples: Sequence) -> tuple[Any, Any]:
-        """Model inputs and targets for raw examples."""
+    def fit_data(self, preprocessor, examples: Sequence, where: str, *, batch_size: int,
+                 training: bool, seed: int = 0, epoch: int = 0) -> FitData:
+        """Model inputs, targets and sample weights for raw ``examples``.
+
+        ``training`` data may be shuffled and batched by length, in an order that
+        depends only on ``seed`` and the epoch (``epoch`` is the first one to run)."""
         raise NotImplementedError
 
-    def evaluate(self, model, preprocessor, examples: Sequence, batch_size: int) -> dict[str, float]:
+    def callbacks(self, model, preprocessor, validation: Sequence, batch_size: int) -> list:
+        """Callbacks that add task metrics (decoded BLEU, masked frame scores) to the epoch
+        logs; they run before early stopping and the tuner read the logs."""
+        return []
+
+    # -- evaluation and prediction -------------------------------------------
+    def evaluate(self, model, preprocessor, examples: Sequence, batch_size: int, where: str) -> dict[str, float]:
         raise NotImplementedError
+
+    def read_inputs(self, values: Sequence[str]) -> list:
+        """Raw inputs from command-line arguments (texts; image or clip paths for other tasks)."""
+        return list(values)
+
+    def prediction_meta(self, preprocessor) -> dict[str, Any]:
+        """What :meth:`format_predictions` needs besides the outputs (e.g. label names);
+        also written into every export's metadata."""
+        return {}
+
+    def predict_outputs(self, model, preprocessor, inputs: Sequence, batch_size: int) -> dict[str, Any]:
+        """Raw outputs (arrays) for raw inputs, with the same keys as the ``serve`` endpoint."""
+        raise NotImplementedError
+
+    def format_predictions(self, inputs: Sequence, outputs: dict[str, Any], meta: dict[str, Any]
+                           ) -> list[dict[str, Any]]:
+        """One dict per input with at least ``input`` and ``output``; used by runs and exports alike."""
+        raise NotImplementedError
+
+    def prediction_table(self, predictions: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+        """Header and rows the command line prints for predictions."""
+        return ["output", "input"], [[str(p["output"]), str(p["input"])] for p in predictions]
 
     def predict(self, model, preprocessor, inputs: Sequence, batch_size: int) -> list[dict[str, Any]]:
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+        outputs = self.predict_outputs(model, preprocessor, inputs, batch_size)
+        return self.format_predictions(inputs, outputs, self.prediction_meta(preprocessor))
+
+    # -- export --------------------------------------------------------------
+    def serving(self, model, preprocessor) -> Serving:
         raise NotImplementedError
 
-    def serving(self, model, preprocessor) -> tuple[dict[str, tuple[Any, list]], list, dict[str, Any]]:
-        """Endpoints ``{name: (tf_fn, input_signature)}``, resources to track, and metadata."""
-        raise NotImplementedError
+    def serve_exported(self, loaded, inputs: Sequence) -> dict[str, Any]:
+        """Call a loaded export's ``serve`` endpoint on raw inputs; outputs as NumPy arrays."""
+        import tensorflow as tf
+
+        return {k: v.numpy() for k, v in loaded.serve(tf.constant(list(inputs))).items()}
 
 
 def register_task(task_class: type[Task]) -> type[Task]:

@@ -17,15 +17,16 @@ import numpy as np
 from keras import layers
 
 from .._registry import register_model
+from ..batching import batch_lengths, length_batched
 from ..data import Splits, check_parts, parse_spec, split_by_key
 from ..data.builtin import load_builtin
-from ..data.files import read_table
+from ..data.files import read_table_report
 from ..errors import DataError
 from ..metrics import classification_report
 from ..recurrent import declare_stack, optimizer, recurrent_stack
 from ..report import label_predictions
 from ..text import Tokenizer, tokenize
-from . import Task, register_task
+from . import Endpoint, FitData, Serving, Task, register_task
 
 Example = tuple[str, str]  # (text, label name)
 
@@ -80,11 +81,16 @@ class TextClassificationPreprocessor:
 
 
 def _from_table(spec, delimiter: str) -> Splits[Example]:
-    check_parts(spec, ("train", "validation", "test"))
+    check_parts(spec, ("train", "validation", "test", "bad_rows"))
+    bad_rows = spec.parts.get("bad_rows", "error")
+    skipped: dict[str, list[int]] = {}
 
     def read(path: str) -> list[Example]:
-        rows = read_table(path, delimiter=delimiter, required=("text", "label"), where=spec.text)
-        return [(row["text"], row["label"].strip()) for row in rows]
+        table = read_table_report(path, delimiter=delimiter, required=("text", "label"), where=spec.text,
+                                  bad_rows=bad_rows)
+        if table.skipped:
+            skipped[path] = table.skipped
+        return [(row["text"], row["label"].strip()) for row in table.rows]
 
     if spec.target is not None:
         train, validation, test = split_by_key(read(spec.target), key=lambda ex: ex[0], where=spec.text)
@@ -103,7 +109,14 @@ def _from_table(spec, delimiter: str) -> Splits[Example]:
             train, validation, test = split_by_key(train, key=lambda ex: ex[0], where=spec.text)
             if "validation" in spec.parts:
                 train, validation = train + validation, read(spec.parts["validation"])
-    return Splits(train, validation, test, source=spec.text)
+    info = {"skipped_rows": {p: {"count": len(lines), "lines": lines[:100]} for p, lines in skipped.items()}}
+    if skipped:
+        import warnings
+
+        warnings.warn(f"{spec.text}: skipped {sum(len(v) for v in skipped.values())} malformed row(s) "
+                      f"(bad_rows=skip): " + "; ".join(f"{p} lines {', '.join(map(str, v[:10]))}"
+                                                       for p, v in skipped.items()), stacklevel=2)
+    return Splits(train, validation, test, source=spec.text, info=info if skipped else {})
 
 
 @register_task
@@ -115,13 +128,16 @@ class SentimentTask(Task):
     output_description = "class probabilities over the labels of the training data"
     metrics = ("accuracy", "macro_f1", "loss")
     objective = "val_accuracy"
-    objective_direction = "max"
     objectives: ClassVar[dict[str, str]] = {"val_accuracy": "max", "val_loss": "min"}
     default_problem: ClassVar[dict[str, int]] = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128}
     data_kinds = ("builtin", "tfds", "csv", "tsv")
     default_epochs = 15
     default_batch_size = 64
     patience = 4
+    smoke_data = "builtin:negation,n=400"
+    sample_inputs = ("the movie was good , not bad", "i expected the plot to be bad and it was not",
+                     "Overall, the acting was DULL!", "", "completely unseen words here")
+    input_name = "TEXT"
 
     def declare_preprocessing(self, hp) -> None:
         hp.Int("max_tokens", 100, 500_000, default=20_000)  # vocabulary size, reserved ids included
@@ -155,24 +171,44 @@ class SentimentTask(Task):
     def load_preprocessor(self, directory: str) -> TextClassificationPreprocessor:
         return TextClassificationPreprocessor.load(directory)
 
-    def arrays(self, preprocessor, examples: Sequence[Example], where: str = "data"):
+    def _encode(self, preprocessor, examples: Sequence[Example], where: str):
         texts = [text for text, _ in examples]
         return preprocessor.encode_texts(texts), preprocessor.encode_labels([y for _, y in examples], where)
 
-    def evaluate(self, model, preprocessor, examples, batch_size: int, where: str = "data") -> dict[str, float]:
+    def fit_data(self, preprocessor, examples: Sequence[Example], where: str, *, batch_size: int,
+                 training: bool, seed: int = 0, epoch: int = 0) -> FitData:
+        if not examples:
+            raise DataError(f"{where}: no examples")
+        ids, labels = self._encode(preprocessor, examples, where)
+        return length_batched(ids, labels, batch_lengths(ids), batch_size=batch_size,
+                              padded_length=preprocessor.sequence_length, training=training, seed=seed, epoch=epoch)
+
+    def evaluate(self, model, preprocessor, examples, batch_size: int, where: str) -> dict[str, float]:
         if not examples:
             raise DataError(f"{where}: no examples to evaluate")
-        x, y = self.arrays(preprocessor, examples, where)
+        x, y = self._encode(preprocessor, examples, where)
         probabilities = model.predict(x, batch_size=batch_size, verbose=0)
         return classification_report(y, np.asarray(probabilities))
 
-    def predict(self, model, preprocessor, inputs: Sequence[str], batch_size: int = 256) -> list[dict[str, Any]]:
-        if isinstance(inputs, str):
-            inputs = [inputs]
-        probabilities = model.predict(preprocessor.encode_texts(list(inputs)), batch_size=batch_size, verbose=0)
-        return label_predictions(inputs, probabilities, preprocessor.label_names)
+    def prediction_meta(self, preprocessor) -> dict[str, Any]:
+        return {"labels": preprocessor.label_names}
 
-    def serving(self, model, preprocessor):
+    def predict_outputs(self, model, preprocessor, inputs: Sequence[str], batch_size: int) -> dict[str, Any]:
+        bad = [i for i, text in enumerate(inputs) if not isinstance(text, str)]
+        if bad:
+            raise DataError(f"input {bad[0]} is {type(inputs[bad[0]]).__name__}, not a string; "
+                            f"{self.name} predicts from raw texts")
+        probabilities = model.predict(preprocessor.encode_texts(list(inputs)), batch_size=batch_size, verbose=0)
+        return {"probabilities": np.asarray(probabilities)}
+
+    def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
+        return label_predictions(inputs, outputs["probabilities"], meta["labels"])
+
+    def prediction_table(self, predictions):
+        return (["label", "probability", "input"],
+                [[p["label"], f"{p['probability']:.4f}", p["text"]] for p in predictions])
+
+    def serving(self, model, preprocessor) -> Serving:
         import tensorflow as tf
 
         table = preprocessor.tokenizer.tf_table()
@@ -190,12 +226,17 @@ class SentimentTask(Task):
             return {"token_ids": preprocessor.tokenizer.tf_encode(texts, length, table)}
 
         signature = [tf.TensorSpec([None], tf.string, name="texts")]
-        endpoints = {"serve": (serve, signature), "tokenize": (tokenize_fn, signature)}
-        metadata = {"labels": preprocessor.label_names, "sequence_length": length,
+        endpoints = {
+            "serve": Endpoint(serve, signature, "texts: string [batch] -> probabilities: float32 [batch, labels]; "
+                                                "label: string [batch]; probability: float32 [batch]"),
+            "tokenize": Endpoint(tokenize_fn, signature, "texts: string [batch] -> token_ids: int32 [batch, "
+                                                         f"{length}]"),
+        }
+        metadata = {"sequence_length": length,
                     "inputs": {"serve": "texts: string [batch]"},
                     "outputs": {"serve": "probabilities: float32 [batch, labels]; label: string [batch]; "
                                          "probability: float32 [batch]"}}
-        return endpoints, [table], metadata
+        return Serving(endpoints, [table], metadata)
 
 
 # ---------------------------------------------------------------------------
@@ -203,7 +244,9 @@ class SentimentTask(Task):
 # ---------------------------------------------------------------------------
 
 def _token_input(problem: dict[str, Any]):
-    return keras.Input(shape=(problem["sequence_length"],), dtype="int32", name="token_ids")
+    # The time axis is open: batches are cut to their bucket's length (zoo.batching);
+    # sequence_length is where the tokenizer truncates.
+    return keras.Input(shape=(None,), dtype="int32", name="token_ids")
 
 
 def _embed(hp, problem, tokens, default_dim: int = 64):

@@ -1,0 +1,319 @@
+"""Greedy and beam-search decoding for recurrent decoders (translation, captioning).
+
+A decoder is given to these functions as a *step function*::
+
+    step_fn(tokens, state) -> (logits, new_state)
+
+- ``tokens``: int32 ``[batch]``, the previous token of each sequence (the start
+  token on the first step, :data:`PAD` for a greedy row that has finished).
+- ``state``: a flat tuple of float tensors, each with a leading batch dimension:
+  an RNN's ``(h,)`` or ``(h, c)``, and possibly fixed context the step only reads
+  (encoder outputs ``[batch, T, d]`` for attention, image features), returned as is.
+- ``logits``: float ``[batch, vocab]``, unnormalised scores of the next token
+  (``-inf`` is allowed to forbid a token).
+- ``new_state``: a tuple or list with the same length, shapes and dtypes as ``state``.
+
+Output conventions, shared by every function here:
+
+- ``tokens`` is int32 ``[batch, max_length]`` of *generated* tokens: the start
+  token is not included, the end token **is** included (so a finished sequence is
+  told apart from one cut off at ``max_length``), and every position after the end
+  token is :data:`PAD` (0). A sequence that never emits the end token fills all
+  ``max_length`` positions. A model that predicts id 0 before its end token gets
+  a 0 in the output as is; the zoo's vocabularies reserve 0 for padding.
+- Beam scores are length-normalised log-probabilities (natural log) with the GNMT
+  length penalty (Wu et al., 2016)::
+
+      score = sum(log_softmax(logits)[token] for each generated token) / lp(n)
+      lp(n) = ((5 + n) / 6) ** length_penalty
+
+  where ``n`` counts the generated tokens including the end token (``n =
+  max_length`` for a hypothesis cut off there). ``length_penalty=0`` gives the
+  plain sum of log-probabilities.
+
+Beam search is the "shrinking beam" variant (as in Nematus and Marian): at each
+step, of all extensions of the live beams (every token, the end token included) the
+best ``beam_width - n_finished`` by summed log-probability are kept; those ending
+with the end token (or reaching ``max_length``) join the finished hypotheses, the
+others stay live. An example thus collects ``beam_width`` finished hypotheses
+(fewer only if fewer tokens have finite logits) and its search stops then; the
+length penalty only ranks the finished hypotheses (all candidates of one step have
+the same length); and ``beam_width=1`` is exactly greedy search.
+
+:func:`greedy_search` and :func:`beam_search` run the whole batch in one
+``keras.ops.while_loop`` that stops as soon as every sequence is done, with
+loop-carried shapes fixed (preallocated ``[batch, max_length]`` buffers written
+with a one-hot column mask). They use ``keras.ops`` only, so they run on every
+backend, under ``tf.function`` (with a ``None`` batch dimension, for SavedModel
+export) and under ``jax.jit``. :func:`reference_greedy` and :func:`reference_beam`
+are plain NumPy loops over one example and one beam at a time; the tests check the
+compiled versions against them.
+
+Why not ``keras_hub.samplers``: keras-hub is not a dependency of the zoo (and not
+installed). Its ``cache`` is an arbitrary pytree tiled and gathered per beam, which
+would hold an RNN state, but its contract is made for causal LMs:
+``next(prompt, cache, index)`` rewrites a whole prompt buffer, ``BeamSampler``
+returns un-normalised log-probs without a length penalty, and keeps extending
+beams that emitted the stop token. Our state is a flat tuple of tensors with a
+leading batch dimension, simple enough to tile and gather here in a few lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from keras import ops
+
+PAD = 0
+"""Token id written after a sequence's end token."""
+
+State = Sequence[Any]
+StepFn = Callable[[Any, State], tuple[Any, State]]
+
+__all__ = ["PAD", "beam_search", "greedy_search", "length_penalty_factor", "reference_beam", "reference_greedy"]
+
+
+def length_penalty_factor(length: Any, alpha: float) -> Any:
+    """GNMT length penalty ``((5 + length) / 6) ** alpha``; scores are ``log_prob / factor``.
+
+    Example::
+
+        length_penalty_factor(1, 0.6)  # 1.0
+    """
+    if isinstance(length, int | float):
+        return ((5.0 + length) / 6.0) ** alpha
+    return ops.power((5.0 + ops.cast(length, "float32")) / 6.0, alpha)
+
+
+def _check(state: State, max_length: int) -> tuple[Any, ...]:
+    if not isinstance(state, tuple | list) or not state:
+        raise ValueError("initial_state must be a non-empty tuple or list of tensors with a leading batch dimension")
+    if not isinstance(max_length, int) or max_length < 1:
+        raise ValueError(f"max_length must be a positive int, got {max_length!r}")
+    return tuple(ops.convert_to_tensor(s) for s in state)
+
+
+def _call_step(step_fn: StepFn, tokens: Any, state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+    logits, new_state = step_fn(tokens, state)
+    new_state = tuple(new_state)
+    if len(new_state) != len(state):
+        raise ValueError(f"step_fn returned a state of {len(new_state)} tensors, expected {len(state)}")
+    # Same dtypes as the loop carries (a while_loop requires it).
+    return ops.cast(logits, "float32"), tuple(ops.cast(n, s.dtype) for n, s in zip(new_state, state, strict=True))
+
+
+def _write_column(buffer: Any, index: Any, values: Any) -> Any:
+    """``buffer[:, index] = values`` for a ``[rows, max_length]`` buffer, with fixed shapes."""
+    column = ops.expand_dims(ops.arange(ops.shape(buffer)[1], dtype="int32"), 0) == index
+    return ops.where(column, ops.expand_dims(values, 1), buffer)
+
+
+def greedy_search(step_fn: StepFn, initial_state: State, start_token: int, end_token: int, max_length: int) -> Any:
+    """Greedy (argmax) decoding of a whole batch in one ``keras.ops.while_loop``.
+
+    Returns int32 ``[batch, max_length]``: the generated tokens, end token included,
+    :data:`PAD` (0) after it. The loop stops early once every row has emitted
+    ``end_token``. See the module docstring for the ``step_fn`` contract.
+
+    Example::
+
+        def step(tokens, state):
+            h, new = cell(embedding(tokens), list(state))
+            return dense(h), new
+
+        tokens = greedy_search(step, (h0, c0), start_token=2, end_token=3, max_length=20)
+    """
+    state = _check(initial_state, max_length)
+    batch = ops.shape(state[0])[0]
+    tokens = ops.zeros((batch, max_length), dtype="int32")
+    previous = ops.full((batch,), start_token, dtype="int32")
+    finished = ops.zeros((batch,), dtype="bool")
+
+    def cond(i, previous, finished, tokens, state):
+        return ops.logical_and(i < max_length, ops.logical_not(ops.all(finished)))
+
+    def body(i, previous, finished, tokens, state):
+        logits, state = _call_step(step_fn, previous, state)
+        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        chosen = ops.where(finished, ops.zeros_like(chosen), chosen)
+        tokens = _write_column(tokens, i, chosen)
+        finished = ops.logical_or(finished, chosen == end_token)
+        return i + 1, chosen, finished, tokens, state
+
+    i = ops.convert_to_tensor(0, dtype="int32")
+    _, _, _, tokens, _ = ops.while_loop(
+        cond, body, (i, previous, finished, tokens, state), maximum_iterations=max_length
+    )
+    return tokens
+
+
+def beam_search(
+    step_fn: StepFn,
+    initial_state: State,
+    start_token: int,
+    end_token: int,
+    max_length: int,
+    beam_width: int = 4,
+    length_penalty: float = 0.6,
+) -> tuple[Any, Any]:
+    """Beam search of a whole batch in one ``keras.ops.while_loop``; the best hypothesis per example.
+
+    Returns ``(tokens, scores)``: int32 ``[batch, max_length]`` (end token included,
+    :data:`PAD` after it) and float32 ``[batch]``, the length-normalised
+    log-probability ``log_prob / ((5 + n) / 6) ** length_penalty`` of the returned
+    hypothesis, ``n`` its number of tokens with the end token. The state is tiled to
+    ``batch * beam_width`` rows (example-major) and gathered by parent beam each
+    step. ``beam_width=1`` gives exactly :func:`greedy_search`'s tokens. See the
+    module docstring for the algorithm and the ``step_fn`` contract.
+
+    Example::
+
+        tokens, scores = beam_search(step, (h0, c0), start_token=2, end_token=3, max_length=20, beam_width=4)
+    """
+    state = _check(initial_state, max_length)
+    if not isinstance(beam_width, int) or beam_width < 1:
+        raise ValueError(f"beam_width must be a positive int, got {beam_width!r}")
+    k = beam_width
+    batch = ops.shape(state[0])[0]
+    rows = batch * k
+    neg_inf = float("-inf")
+
+    state = tuple(ops.repeat(s, k, axis=0) for s in state)  # row b * k + j is beam j of example b
+    example_base = ops.expand_dims(ops.arange(batch, dtype="int32"), 1)  # [batch, 1]
+    rank = ops.expand_dims(ops.arange(k, dtype="int32"), 0)  # [1, k]
+    previous = ops.full((rows,), start_token, dtype="int32")
+    alive_seq = ops.zeros((rows, max_length), dtype="int32")
+    # Only beam 0 is alive at first, so the first step does not pick the same token k times.
+    alive = ops.broadcast_to(rank == 0, (batch, k))
+    alive_logp = ops.cast(ops.where(alive, 0.0, neg_inf), "float32")
+    finished_seq = ops.zeros((rows, max_length), dtype="int32")
+    finished_score = ops.full((batch, k), neg_inf, dtype="float32")
+    n_finished = ops.zeros((batch,), dtype="int32")
+
+    def cond(i, previous, alive, alive_logp, alive_seq, finished_seq, finished_score, n_finished, state):
+        return ops.logical_and(i < max_length, ops.any(alive))
+
+    def body(i, previous, alive, alive_logp, alive_seq, finished_seq, finished_score, n_finished, state):
+        logits, new_state = _call_step(step_fn, previous, state)
+        vocab = ops.shape(logits)[-1]
+        log_probs = ops.reshape(ops.log_softmax(logits, axis=-1), (batch, k, vocab))
+        candidates = ops.reshape(ops.expand_dims(alive_logp, 2) + log_probs, (batch, k * vocab))
+        top_logp, top_index = ops.top_k(candidates, k=k)  # sorted, best first
+        top_index = ops.cast(top_index, "int32")
+        parent = top_index // vocab
+        token = top_index % vocab
+
+        # Shrinking beam: only the best (k - finished) extensions of an example go on.
+        live = ops.logical_and(rank < ops.expand_dims(k - n_finished, 1), top_logp > neg_inf)
+        ends = ops.logical_or(token == end_token, i == max_length - 1)
+        newly_finished = ops.logical_and(live, ends)
+        alive = ops.logical_and(live, ops.logical_not(ends))
+
+        rows_of_parent = ops.reshape(example_base * k + parent, (-1,))
+        flat_token = ops.reshape(token, (-1,))
+        seq = _write_column(ops.take(alive_seq, rows_of_parent, axis=0), i, flat_token)
+        state = tuple(ops.take(s, rows_of_parent, axis=0) for s in new_state)
+
+        # At most k hypotheses ever finish per example, so the top k of old + new keeps them all.
+        new_score = ops.where(newly_finished, top_logp / length_penalty_factor(i + 1, length_penalty), neg_inf)
+        merged_score = ops.concatenate([finished_score, new_score], axis=1)  # [batch, 2k]
+        merged_seq = ops.concatenate(
+            [ops.reshape(finished_seq, (batch, k, max_length)), ops.reshape(seq, (batch, k, max_length))], axis=1
+        )
+        finished_score, keep = ops.top_k(merged_score, k=k)
+        keep_rows = ops.reshape(example_base * (2 * k) + ops.cast(keep, "int32"), (-1,))
+        finished_seq = ops.take(ops.reshape(merged_seq, (batch * 2 * k, max_length)), keep_rows, axis=0)
+        n_finished = n_finished + ops.sum(ops.cast(newly_finished, "int32"), axis=1)
+
+        alive_logp = ops.where(alive, top_logp, neg_inf)
+        return i + 1, flat_token, alive, alive_logp, seq, finished_seq, finished_score, n_finished, state
+
+    i = ops.convert_to_tensor(0, dtype="int32")
+    loop_vars = (i, previous, alive, alive_logp, alive_seq, finished_seq, finished_score, n_finished, state)
+    outputs = ops.while_loop(cond, body, loop_vars, maximum_iterations=max_length)
+    finished_seq, finished_score = outputs[5], outputs[6]
+    best = ops.cast(ops.argmax(finished_score, axis=1), "int32")
+    tokens = ops.take(finished_seq, ops.reshape(example_base, (-1,)) * k + best, axis=0)
+    return tokens, ops.max(finished_score, axis=1)
+
+
+# Reference implementations: one example (and one beam) at a time, plain Python and NumPy.
+
+
+def _example_state(initial_state: State, b: int) -> tuple[Any, ...]:
+    return tuple(ops.convert_to_tensor(np.asarray(ops.convert_to_numpy(s))[b : b + 1]) for s in initial_state)
+
+
+def _step_one(step_fn: StepFn, token: int, state: tuple[Any, ...]) -> tuple[np.ndarray, tuple[Any, ...]]:
+    logits, new_state = step_fn(ops.convert_to_tensor(np.array([token], dtype=np.int32)), state)
+    return np.asarray(ops.convert_to_numpy(logits), dtype=np.float32)[0], tuple(new_state)
+
+
+def reference_greedy(
+    step_fn: StepFn, initial_state: State, start_token: int, end_token: int, max_length: int
+) -> np.ndarray:
+    """Plain-loop greedy decoding, one example at a time; same output as :func:`greedy_search`.
+
+    Example::
+
+        np.testing.assert_array_equal(greedy_search(step, s, 2, 3, 10), reference_greedy(step, s, 2, 3, 10))
+    """
+    batch = int(ops.shape(initial_state[0])[0])
+    out = np.full((batch, max_length), PAD, dtype=np.int32)
+    for b in range(batch):
+        state, token = _example_state(initial_state, b), start_token
+        for t in range(max_length):
+            logits, state = _step_one(step_fn, token, state)
+            token = int(np.argmax(logits))
+            out[b, t] = token
+            if token == end_token:
+                break
+    return out
+
+
+def reference_beam(
+    step_fn: StepFn,
+    initial_state: State,
+    start_token: int,
+    end_token: int,
+    max_length: int,
+    beam_width: int = 4,
+    length_penalty: float = 0.6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plain-loop beam search, one example and one beam at a time; same output as :func:`beam_search`.
+
+    Example::
+
+        tokens, scores = reference_beam(step, (h0, c0), 2, 3, max_length=10, beam_width=3)
+    """
+    batch = int(ops.shape(initial_state[0])[0])
+    out = np.full((batch, max_length), PAD, dtype=np.int32)
+    out_scores = np.full((batch,), -np.inf, dtype=np.float32)
+    for b in range(batch):
+        alive = [(0.0, [], _example_state(initial_state, b))]  # (log-prob, tokens, state), best first
+        finished = []  # (score, tokens)
+        for t in range(max_length):
+            candidates = []  # (log-prob, parent, token, state after the parent's step)
+            for parent, (logp, tokens, state) in enumerate(alive):
+                logits, new_state = _step_one(step_fn, tokens[-1] if tokens else start_token, state)
+                log_probs = logits.astype(np.float64) - np.logaddexp.reduce(logits.astype(np.float64))
+                candidates += [(logp + lp, parent, v, new_state) for v, lp in enumerate(log_probs)]
+            candidates.sort(key=lambda c: -c[0])  # stable: ties keep (parent, token) order, as top_k does
+            next_alive = []
+            for logp, parent, v, new_state in candidates[: beam_width - len(finished)]:
+                if logp == -np.inf:
+                    continue
+                tokens = [*alive[parent][1], v]
+                if v == end_token or t == max_length - 1:
+                    finished.append((logp / length_penalty_factor(t + 1, length_penalty), tokens))
+                else:
+                    next_alive.append((logp, tokens, new_state))
+            alive = next_alive
+            if not alive:
+                break
+        score, tokens = max(finished, key=lambda f: f[0])
+        out[b, : len(tokens)] = tokens
+        out_scores[b] = score
+    return out, out_scores
