@@ -284,8 +284,8 @@ def killing(original):
 
 if stage == "before-write":
     zoo.training.atomic_directory = killing(zoo.training.atomic_directory)
-if stage == "export":  # killed while the SavedModel is being written
-    keras.export.ExportArchive.write_out = killing(keras.export.ExportArchive.write_out)
+if stage == "export":  # killed after the SavedModel is written, before its metadata
+    zoo.serving.write_json = killing(zoo.serving.write_json)
 from zoo.cli import main
 if stage == "export":
     sys.exit(main(["export", out, "--out", out + "-export"]))
@@ -332,6 +332,7 @@ def test_killed_export_leaves_nothing_half_written(tmp_path, small_run):
                             capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not os.path.exists(f"{run}-export")
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".run-export.tmp-")]  # killed mid-write
     export = zoo.export(str(run), f"{run}-export")
     assert zoo.predict(export, ["good , not bad"])[0]["output"] in ("positive", "negative")
     assert sorted(os.listdir(tmp_path)) == ["killer.py", "run", "run-export"]  # the stale half is gone

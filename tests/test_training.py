@@ -140,7 +140,7 @@ def test_overwrite_never_replaces_a_folder_zoo_did_not_write(tmp_path):
     (mine / "chapter1.tex").write_text("precious")
     with pytest.raises(zoo.RunDirError, match="was not written by zoo"):
         zoo.train("sentiment/bag_of_embeddings", SMALL, str(mine), epochs=1, verbose=0, overwrite=True)
-    with pytest.raises(zoo.RunDirError, match="is not a zoo search"):
+    with pytest.raises(zoo.RunDirError, match="was not written by zoo"):
         zoo.tune("sentiment/bag_of_embeddings", SMALL, str(mine), max_trials=1, epochs=1, verbose=0, overwrite=True)
     assert (mine / "chapter1.tex").read_text() == "precious"
 

@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--worker", action="store_true", help="run trials for the chief at --oracle")
     p.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address")
     p.add_argument("--tuner-id", help="this worker's unique name (default: host and pid)")
-    p.add_argument("--overwrite", action="store_true", help="discard an existing search in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing search in --out (swapped in when the new one has finished)")
 
     p = sub.add_parser("evaluate", help="print a run's metrics on a data split as one JSON object")
     p.add_argument("run", help="run directory")
@@ -226,7 +227,7 @@ def _read_inputs(task, args) -> list:
 
 
 def _cmd_predict(zoo, args) -> None:
-    from .serving import task_of
+    from .runs import task_of
 
     task = task_of(args.run)
     results = zoo.predict(args.run, _read_inputs(task, args))

@@ -152,3 +152,27 @@ def load(path: str) -> TrainedModel:
                           f"{expected}, the preprocessing gives {preprocessor.problem()})")
     model = models.pop(MODEL[:-6])
     return TrainedModel(model, preprocessor, config, None, None, os.path.abspath(path), extra_models=models)
+
+
+def task_of(path: str):
+    """The task of a run directory or an export, from its metadata (no model loaded)."""
+    from .serving import METADATA, is_export
+    from .tasks import get_task
+
+    if not os.path.exists(path):
+        raise RunDirError(f"run directory or export not found: {path}")
+    if not os.path.isdir(path):
+        raise RunDirError(f"{path} is a file; give a run directory or an export folder")
+    if is_export(path):
+        meta_path = os.path.join(path, METADATA)
+        if not os.path.exists(meta_path):
+            raise RunDirError(f"{path} is a SavedModel but not a zoo export (no {METADATA})")
+        meta = read_json(meta_path, "export metadata")
+    else:
+        config_path = os.path.join(path, CONFIG)
+        if not os.path.exists(config_path):
+            raise RunDirError(f"{path} is neither a run directory (no {CONFIG}) nor an export (no saved_model.pb)")
+        meta = read_json(config_path, "run config")
+    if not isinstance(meta, dict) or "task" not in meta:
+        raise RunDirError(f"{path}: its metadata names no task")
+    return get_task(meta["task"])

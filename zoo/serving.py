@@ -77,26 +77,3 @@ def predict_exported(path: str, inputs: list[Any]) -> list[dict]:
     outputs = task.serve_exported(loaded, inputs)
     return task.format_predictions(inputs, outputs, meta)
 
-
-def task_of(path: str):
-    """The task of a run directory or an export, from its metadata (no model loaded)."""
-    from .runs import CONFIG
-    from .tasks import get_task
-
-    if not os.path.exists(path):
-        raise RunDirError(f"run directory or export not found: {path}")
-    if not os.path.isdir(path):
-        raise RunDirError(f"{path} is a file; give a run directory or an export folder")
-    if is_export(path):
-        meta_path = os.path.join(path, METADATA)
-        if not os.path.exists(meta_path):
-            raise RunDirError(f"{path} is a SavedModel but not a zoo export (no {METADATA})")
-        meta = read_json(meta_path, "export metadata")
-    else:
-        config_path = os.path.join(path, CONFIG)
-        if not os.path.exists(config_path):
-            raise RunDirError(f"{path} is neither a run directory (no {CONFIG}) nor an export (no saved_model.pb)")
-        meta = read_json(config_path, "run config")
-    if not isinstance(meta, dict) or "task" not in meta:
-        raise RunDirError(f"{path}: its metadata names no task")
-    return get_task(meta["task"])
