@@ -82,11 +82,12 @@ Method
 Batch size 64, every batch full (the remainder of the data is dropped), all
 models fed the same examples (the zoo and ``torch_bucketed`` in their own
 length-grouped, shuffled order; the padded variants in the array's order).
-Each model is first warmed up (tracing, graph optimization, allocator warm-up;
-not timed), then ``--repeats`` runs of ``--steps`` training steps are timed,
-interleaved model by model (zoo, keras, torch_packed, torch_unpacked,
-torch_bucketed, zoo, ...), so that background load on the machine falls on all
-of them alike; each round starts one model later, so no model always runs in
+Each model is first warmed up with ``--warmup-runs`` untimed runs over the
+timed data (tracing, graph optimization, allocator warm-up, and every bucket's
+shape met once, as after a first epoch of real training), then ``--repeats``
+runs of ``--steps`` training steps are timed, interleaved model by model (zoo,
+keras, torch_packed, torch_unpacked, torch_bucketed, zoo, ...), so that
+background load on the machine falls on all of them alike; each round starts one model later, so no model always runs in
 the same place (say, right after PyTorch). A Keras run is one ``model.fit``
 call over exactly ``steps`` batches (so its per-call set-up is included, as
 in real training); a PyTorch run is a plain loop over tensor slices.
@@ -104,7 +105,9 @@ batch for each way of feeding.
 (the hand-written model on the padded array with the zoo's
 ``steps_per_execution``), ``zoo_exact`` (the zoo with every batch cut to its
 own longest text instead of a bucket), ``zoo_batchq`` (buckets at quantiles of
-the batches' longest texts, not of the texts' lengths).
+the batches' longest texts, not of the texts' lengths), ``zoo_xla`` (the zoo
+with the train step compiled by XLA, ``jit_compile=True``: one compilation per
+bucket length).
 
 Why the numbers differ
 ----------------------
@@ -161,7 +164,7 @@ LEARNING_RATE = 3e-3
 CLIPNORM = 1.0
 MAX_LENGTH = 256  # the sentiment task's default max_length: where texts are truncated
 MODELS = ("zoo", "keras", "torch_packed", "torch_unpacked", "torch_bucketed")
-EXTRAS = ("zoo_spe1", "keras_spe", "zoo_exact", "zoo_batchq")
+EXTRAS = ("zoo_spe1", "keras_spe", "zoo_exact", "zoo_batchq", "zoo_xla")
 SETTINGS = ("negation", "long", "real")
 REAL_SOURCES = ("rt-sentences", "uci", "lognormal")
 LOGNORMAL = {"median": 20.0, "p90": 60.0}  # movie-review-like token lengths, the fallback of ``real``
@@ -173,7 +176,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps per timed run, every setting (default: one epoch of full "
                              "batches for negation (150) and real (62 for rt-sentences), 40 for long)")
-    parser.add_argument("--warmup-steps", type=int, default=20, help="untimed steps per model first (default 20)")
+    parser.add_argument("--warmup-runs", type=int, default=1,
+                        help="untimed runs over the timed data per model first (default 1)")
     parser.add_argument("--length", type=int, default=200, help="positions of the long setting (default 200)")
     parser.add_argument("--vocab", type=int, default=20000,
                         help="vocabulary of the long and real settings (default 20000)")
@@ -191,7 +195,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", help="write every timing and the medians as JSON to this path")
     args = parser.parse_args(argv)
     if args.quick:
-        args.repeats, args.warmup_steps = min(args.repeats, 2), 2
+        args.repeats = min(args.repeats, 2)
         args.steps = args.steps or 3
         args.length, args.vocab = min(args.length, 24), min(args.vocab, 500)
     return args
@@ -324,17 +328,20 @@ def take(data: Data, steps: int):
 # Models: each is a callable ``run(x, y, examples) -> None`` training one epoch
 # ---------------------------------------------------------------------------
 
-def zoo_runner(model, task, preprocessor, steps_per_execution: int, *, buckets: str = "zoo"):
+def zoo_runner(model, task, preprocessor, steps_per_execution: int, *, buckets: str = "zoo",
+               jit_compile: bool | None = None):
     """Train as ``zoo.fitting.fit`` does: ``task.fit_data`` batches, the fit path's NaN
     guard, no shuffling by Keras (the batches come shuffled), ``steps_per_execution`` as
-    the fit path picks it for the timed epoch (the caller passes it, so the warm-up's
-    shorter epoch traces the same function). ``buckets`` other than "zoo" swaps
+    the fit path picks it for the timed epoch. ``jit_compile`` True compiles the
+    train step with XLA (diagnostics only: the fit path leaves Keras's default). ``buckets`` other than "zoo" swaps
     ``zoo.batching.bucket_lengths`` while the batches are made (diagnostics only)."""
     from zoo import batching, fitting
 
     state: dict[str, Any] = {"epoch": 0, "examples": None, "data": None, "steps": None}
     guard = fitting.nan_guard()
     model.steps_per_execution = steps_per_execution
+    if jit_compile is not None:
+        model.jit_compile = jit_compile
     model.train_function = model.test_function = None
 
     def fit_data(examples):
@@ -351,7 +358,7 @@ def zoo_runner(model, task, preprocessor, steps_per_execution: int, *, buckets: 
             batching.bucket_lengths = original
 
     def run(x, y, examples):
-        if state["examples"] is not examples:  # new data (warm-up, then the timed set), made untimed in fit
+        if state["examples"] is not examples:  # new data: its batches are set up once, as fit does
             data = fit_data(examples)
             state.update(examples=examples, data=data, steps=data.steps)
         model.fit(state["data"].x, epochs=1, shuffle=False, verbose=0, callbacks=[guard])
@@ -520,7 +527,6 @@ def bench_setting(name: str, data: Data, steps: int, args, timings: list[dict]) 
 
     vocab, length = data.vocab, data.x.shape[1]
     x, y, examples = take(data, steps)
-    x_warm, y_warm, examples_warm = take(data, args.warmup_steps)
     fill = float((x != 0).mean())
     print(f"\n## {name}: vocab {vocab}, length {length}, {steps} steps x {BATCH_SIZE} = {len(x)} samples per run, "
           f"{fill:.0%} of positions are tokens", flush=True)
@@ -548,6 +554,8 @@ def bench_setting(name: str, data: Data, steps: int, args, timings: list[dict]) 
         elif extra == "zoo_batchq":
             runners[extra] = zoo_runner(build_zoo(vocab, length), task, data.preprocessor, zoo_spe,
                                         buckets="batchq")
+        elif extra == "zoo_xla":
+            runners[extra] = zoo_runner(build_zoo(vocab, length), task, data.preprocessor, zoo_spe, jit_compile=True)
         elif extra == "keras_spe":
             runners[extra] = keras_runner(build_keras(vocab, length), steps_per_execution=zoo_spe)
         else:
@@ -556,7 +564,8 @@ def bench_setting(name: str, data: Data, steps: int, args, timings: list[dict]) 
 
     for model, run in runners.items():
         started = time.perf_counter()
-        run(x_warm, y_warm, examples_warm)
+        for _ in range(args.warmup_runs):
+            run(x, y, examples)
         print(f"  warm-up {model}: {time.perf_counter() - started:.1f} s", flush=True)
 
     seconds: dict[str, list[float]] = {m: [] for m in runners}
@@ -708,7 +717,7 @@ def main(argv=None) -> int:
             "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
             "machine": info,
-            "settings": {"repeats": args.repeats, "steps": args.steps, "warmup_steps": args.warmup_steps,
+            "settings": {"repeats": args.repeats, "steps": args.steps, "warmup_runs": args.warmup_runs,
                          "batch_size": BATCH_SIZE, "threads": args.threads, "quick": args.quick,
                          "long_length": args.length, "vocab": args.vocab, "real_source": args.real_source,
                          "settings": settings, "order": list(MODELS), "extra": args.extra,

@@ -54,16 +54,17 @@ def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "tes
     return (load(run) if isinstance(run, str) else run).evaluate(data, split)
 
 
-def predict(run: str | TrainedModel, inputs) -> list[dict[str, Any]]:
+def predict(run: str | TrainedModel, inputs, **options) -> list[dict[str, Any]]:
     """Predictions for raw inputs from a run directory, a loaded run, or an export: one dict per
     input with ``input``, ``output`` and the task's own keys, the same from a run and its export."""
     from .serving import is_export, predict_exported
 
     if isinstance(run, str) and is_export(run):
-        return predict_exported(run, list(inputs))
-    return (load(run) if isinstance(run, str) else run).predict(inputs)
+        return predict_exported(run, list(inputs), **options)
+    return (load(run) if isinstance(run, str) else run).predict(inputs, **options)
 
 
-def export(run: str | TrainedModel, out: str, overwrite: bool = False) -> str:
-    """Export a run as a SavedModel serving raw inputs; returns the export path."""
-    return (load(run) if isinstance(run, str) else run).export(out, overwrite=overwrite)
+def export(run: str | TrainedModel, out: str, overwrite: bool = False, **options) -> str:
+    """Export a run as a SavedModel serving raw inputs; returns the export path.
+    ``options`` are the task's export options (translation: ``beam_width``)."""
+    return (load(run) if isinstance(run, str) else run).export(out, overwrite=overwrite, **options)

@@ -46,15 +46,23 @@ def _tree_map(fn, tree):
 
 
 class LengthBatches:
-    """The batches of one epoch, in a seeded order; ``batch(i)`` cuts padded arrays to the bucket."""
+    """The batches of one epoch, in a seeded order; ``batch(i)`` cuts padded arrays to the bucket.
 
-    def __init__(self, x, y, sample_weight, lengths: np.ndarray, *, batch_size: int, padded_length: int,
-                 shuffle: bool, seed: int = 0, epoch: int = 0):
+    ``lengths`` is ``[N]`` for one time axis, or ``[N, k]`` with ``padded_length`` a tuple of ``k``
+    (a source and a target axis): an array belongs to the axis whose padded length its second
+    dimension equals (two axes of equal padded length are cut together, to the longer)."""
+
+    def __init__(self, x, y, sample_weight, lengths: np.ndarray, *, batch_size: int,
+                 padded_length: int | tuple[int, ...], shuffle: bool, seed: int = 0, epoch: int = 0):
         self.x, self.y, self.sample_weight = x, y, sample_weight
-        self.lengths = np.asarray(lengths)
-        self.batch_size, self.padded_length = batch_size, padded_length
+        lengths = np.asarray(lengths)
+        self.lengths = lengths.reshape(len(lengths), -1)
+        padded = (padded_length,) if isinstance(padded_length, int) else tuple(padded_length)
+        assert len(padded) == self.lengths.shape[1], (padded, self.lengths.shape)
+        self.batch_size, self.padded = batch_size, padded
         self.shuffle, self.seed, self.epoch = shuffle, seed, epoch
-        self.buckets = bucket_lengths(self.lengths, padded_length)
+        self.buckets = [bucket_lengths(self.lengths[:, j], p) for j, p in enumerate(padded)]
+        self._sort_key = self.lengths.sum(axis=1)
         self._order: list[np.ndarray] = []
         self._order_epoch: int | None = None
 
@@ -71,7 +79,7 @@ class LengthBatches:
         batches = []
         for start in range(0, n, pool):
             chunk = index[start:start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            chunk = chunk[np.argsort(self._sort_key[chunk], kind="stable")]
             batches.extend(chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size))
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
@@ -80,13 +88,16 @@ class LengthBatches:
 
     def batch(self, i: int):
         rows = self._batches()[i]
-        longest = int(self.lengths[rows].max()) if len(rows) else 1
-        length = next(b for b in self.buckets if b >= longest)
+        cut_to: dict[int, int] = {}
+        for j, padded in enumerate(self.padded):
+            longest = int(self.lengths[rows, j].max()) if len(rows) else 1
+            length = next(b for b in self.buckets[j] if b >= longest)
+            cut_to[padded] = max(cut_to.get(padded, 0), length)
 
         def cut(array):
             array = np.asarray(array)[rows]
-            if array.ndim >= 2 and array.shape[1] == self.padded_length:
-                array = array[:, :length]
+            if array.ndim >= 2 and array.shape[1] in cut_to:
+                array = array[:, :cut_to[array.shape[1]]]
             return array
 
         x, y, sw = _tree_map(cut, self.x), _tree_map(cut, self.y), _tree_map(cut, self.sample_weight)
@@ -106,12 +117,13 @@ def _signature(batch):
     return tuple(_tree_map(spec, part) if not isinstance(part, np.ndarray) else spec(part) for part in batch)
 
 
-def length_batched(x, y, lengths: np.ndarray, *, sample_weight=None, batch_size: int, padded_length: int,
-                   training: bool, seed: int = 0, epoch: int = 0) -> FitData:
+def length_batched(x, y, lengths: np.ndarray, *, sample_weight=None, batch_size: int,
+                   padded_length: int | tuple[int, ...], training: bool, seed: int = 0, epoch: int = 0) -> FitData:
     """:class:`FitData` that feeds ``fit`` batches grouped by length (see the module docstring).
 
     ``x``, ``y`` and ``sample_weight`` are padded arrays (or tuples/dicts of them);
-    every array whose second axis is ``padded_length`` is cut to the batch's bucket.
+    every array whose second axis is a ``padded_length`` is cut to the batch's bucket
+    (see :class:`LengthBatches` for several time axes).
     """
     import keras
 

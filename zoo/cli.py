@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run directory or exported SavedModel")
     p.add_argument("inputs", nargs="*", metavar="TEXT", help="inputs; '-' or none reads lines from stdin")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
+    p.add_argument("--beam-width", type=int, help="translation: beam search width (default 1, greedy)")
 
     p = sub.add_parser("demo", help="the main job on built-in data: train, compare with the control, tune, export")
     p.add_argument("--out", default="runs/demo", help="folder for the runs and the export (default runs/demo)")
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a run as a SavedModel serving raw inputs")
     p.add_argument("run", help="run directory")
     p.add_argument("--out", required=True, help="export directory to write")
+    p.add_argument("--beam-width", type=int, help="translation: width of the translate_beam endpoint (default 4)")
     p.add_argument("--overwrite", action="store_true")
     return parser
 
@@ -230,7 +232,7 @@ def _cmd_predict(zoo, args) -> None:
     from .runs import task_of
 
     task = task_of(args.run)
-    results = zoo.predict(args.run, _read_inputs(task, args))
+    results = zoo.predict(args.run, _read_inputs(task, args), beam_width=args.beam_width)
     if args.json:
         for r in results:
             print(json.dumps(r, ensure_ascii=False, default=str))
@@ -305,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "demo":
             _cmd_demo(zoo, args)
         elif args.command == "export":
-            print(zoo.export(args.run, args.out, overwrite=args.overwrite))
+            print(zoo.export(args.run, args.out, overwrite=args.overwrite, beam_width=args.beam_width))
     except ZooError as exc:
         print(f"zoo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -80,10 +80,11 @@ class TrainedModel:
     def name(self) -> str:
         return self.config["entry"]
 
-    def predict(self, inputs: Sequence, batch_size: int | None = None) -> list[dict[str, Any]]:
-        """Predictions for raw inputs: one dict per input with ``input``, ``output`` and task keys."""
+    def predict(self, inputs: Sequence, batch_size: int | None = None, **options) -> list[dict[str, Any]]:
+        """Predictions for raw inputs: one dict per input with ``input``, ``output`` and task keys.
+        ``options`` are the task's (translation: ``beam_width``)."""
         return self.task.predict(self.model, self.preprocessor, inputs,
-                                 batch_size or self.config.get("batch_size", 64))
+                                 batch_size or self.config.get("batch_size", 64), **options)
 
     def evaluate(self, data: str | None = None, split: str = "test") -> dict[str, Any]:
         """The task's metrics on ``split`` of ``data`` (default: the data it was trained on)."""
@@ -109,10 +110,10 @@ class TrainedModel:
         write_json(os.path.join(folder, HISTORY), self.history)
         write_json(os.path.join(folder, METRICS), self.metrics)
 
-    def export(self, path: str, overwrite: bool = False) -> str:
+    def export(self, path: str, overwrite: bool = False, **options) -> str:
         from .serving import export_saved_model
 
-        return export_saved_model(self, path, overwrite=overwrite)
+        return export_saved_model(self, path, overwrite=overwrite, **options)
 
 
 def load(path: str) -> TrainedModel:
@@ -122,8 +123,9 @@ def load(path: str) -> TrainedModel:
     from .tasks import get_task
 
     if not os.path.isdir(path):
-        what = "is a file, not a run directory" if os.path.exists(path) else "not found"
-        raise RunDirError(f"run directory {what}: {path}")
+        if os.path.exists(path):
+            raise RunDirError(f"{path} is a file, not a run directory")
+        raise RunDirError(f"run directory not found: {path}")
     missing = [n for n in (CONFIG, MODEL, PREPROCESSING) if not os.path.exists(os.path.join(path, n))]
     if missing:
         hint = " (is it an export? use it with 'zoo predict' or tf.saved_model.load)" \

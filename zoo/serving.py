@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 METADATA = "zoo_export.json"
 
 
-def export_saved_model(trained: TrainedModel, path: str, overwrite: bool = False) -> str:
-    """Write ``trained`` as a SavedModel at ``path`` (atomically); returns the absolute path."""
+def export_saved_model(trained: TrainedModel, path: str, overwrite: bool = False, **options) -> str:
+    """Write ``trained`` as a SavedModel at ``path`` (atomically); returns the absolute path.
+    ``options`` are the task's export options (translation: ``beam_width``)."""
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -30,7 +31,8 @@ def export_saved_model(trained: TrainedModel, path: str, overwrite: bool = False
                        "exports from a TensorFlow process")
     check_output_path(path, kind="export", overwrite=overwrite)
     task = trained.task
-    serving = task.serving(trained.model, trained.preprocessor)
+    options = task.check_options(options, task.export_options, "export")
+    serving = task.serving(trained.model, trained.preprocessor, **options)
     archive = keras.export.ExportArchive()
     archive.track(trained.model)
     for model in trained.extra_models.values():
@@ -56,7 +58,7 @@ def is_export(path: str) -> bool:
     return os.path.exists(os.path.join(path, "saved_model.pb"))
 
 
-def predict_exported(path: str, inputs: list[Any]) -> list[dict]:
+def predict_exported(path: str, inputs: list[Any], **options) -> list[dict]:
     """Predictions from an exported SavedModel's ``serve`` endpoint, formatted by its task."""
     import tensorflow as tf
 
@@ -74,6 +76,7 @@ def predict_exported(path: str, inputs: list[Any]) -> list[dict]:
         raise RunDirError(f"{path}: cannot load the SavedModel ({type(exc).__name__}: {first[:200]})") from None
     if not hasattr(loaded, "serve"):
         raise RunDirError(f"{path}: the SavedModel has no 'serve' endpoint")
-    outputs = task.serve_exported(loaded, inputs)
+    options = task.check_options(options, task.predict_options, "prediction")
+    outputs = task.serve_exported(loaded, inputs, meta, **options)
     return task.format_predictions(inputs, outputs, meta)
 

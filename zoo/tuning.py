@@ -28,6 +28,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Mapping
@@ -38,11 +39,14 @@ from . import hparams
 from ._registry import get
 from .errors import HyperparameterError, RunDirError, ZooError
 from .folders import (
+    LOCK,
+    MARKER,
     check_output_path,
     check_owned,
     folder_lock,
     read_json,
     read_marker,
+    remove_stale_temporaries,
     write_json,
     write_marker,
 )
@@ -190,27 +194,72 @@ def _rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _previous_attempts(path: str) -> list[dict[str, Any]]:
+    """The attempts an earlier process recorded for a trial (empty when none, or unreadable)."""
+    try:
+        attempts = read_json(path, "trial record").get("attempts", [])
+    except (ZooError, AttributeError):
+        return []
+    return [a for a in attempts if isinstance(a, dict)] if isinstance(attempts, list) else []
+
+
 def _tuner_class(kind: str):
     import keras_tuner as kt
 
     base = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[kind]
 
     class ZooTuner(base):
-        """keras-tuner's tuner plus timing, memory, failure reasons and bounded disk use."""
+        """keras-tuner's tuner plus seeding, timing, memory, failure reasons and bounded disk use."""
+
+        zoo_seed = 0
+        zoo_keep_best = 3
 
         def run_trial(self, trial, *args, **kwargs):
+            """Run one trial; ``zoo_trial.json`` records every attempt at it.
+
+            The file is written when an attempt starts and again when it ends, so an
+            attempt cut off by a kill shows as started and never finished; the rerun
+            that resumes the search adds a second attempt."""
             started = time.perf_counter()
+            folder = self.get_trial_dir(trial.trial_id)
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, TRIAL_META)
+            attempt = {"pid": os.getpid(), "tuner_id": self.tuner_id, "started": _now()}
             meta = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "pid": os.getpid(),
-                    "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+                    "started": attempt["started"], "attempts": [*_previous_attempts(path), attempt]}
+            write_json(path, meta)
+            self.zoo_execution = 0
             try:
-                return super().run_trial(trial, *args, **kwargs)
+                results = super().run_trial(trial, *args, **kwargs)
+                meta["history"] = [r.history for r in results if hasattr(r, "history")]
+                return results
+            except BaseException as exc:
+                attempt["error"] = f"{type(exc).__name__}: {exc}"[:500]
+                raise
             finally:
-                meta["seconds"] = time.perf_counter() - started
+                meta["seconds"] = attempt["seconds"] = time.perf_counter() - started
                 gc.collect()
                 meta["rss_mb"] = _rss_mb()
-                folder = self.get_trial_dir(trial.trial_id)
-                os.makedirs(folder, exist_ok=True)
-                write_json(os.path.join(folder, TRIAL_META), meta)
+                attempt["finished"] = _now()
+                write_json(path, meta)
+
+        def _build_and_fit_model(self, trial, *args, **kwargs):
+            self.zoo_execution = getattr(self, "zoo_execution", 0) + 1
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+
+        def _build_hypermodel(self, hp):
+            # Seeded right before each build, as ``zoo train`` seeds right before its build:
+            # a trial's first execution starts from the weights ``zoo train`` would, whatever
+            # ran before it in this process (the space's own build, other trials, a resume).
+            import keras
+
+            execution = max(0, getattr(self, "zoo_execution", 1) - 1)
+            keras.utils.set_random_seed((self.zoo_seed + execution) % 2**32)
+            return super()._build_hypermodel(hp)
 
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
@@ -380,8 +429,9 @@ def _prepare(entry: str, data: str, settings_kwargs: dict[str, Any]) -> _Prepare
 
 def _check_search_folder(out: str, settings: TuneSettings, overwrite: bool) -> None:
     """Refuse a folder that is not zoo's own search, or a search with other settings (unless overwriting)."""
-    check_output_path(out, kind="search", overwrite=overwrite, resumable=True, allowed_top=SEARCH_FILES)
-    if not os.path.isdir(out) or not os.listdir(out):
+    filled = os.path.isdir(out) and bool(os.listdir(out))  # an empty folder is as good as none
+    check_output_path(out, kind="search", overwrite=overwrite and filled, resumable=True, allowed_top=SEARCH_FILES)
+    if not filled:
         return
     marker = read_marker(out)
     config_path = os.path.join(out, "tune_config.json")
@@ -426,6 +476,7 @@ def _make_tuner(prepared: _Prepared, folder: str, verbose):
         raise ZooError(f"{s.entry} does not build with the search's default values ({exc}); "
                        "fix them with --set or narrow them with --space") from None
     tuner.zoo_keep_best = s.keep_best
+    tuner.zoo_seed = s.seed
     return tuner
 
 
@@ -448,6 +499,19 @@ def _search(tuner, prepared: _Prepared, folder: str, verbose, tensorboard: bool)
         if "consecutive failures" not in str(exc).lower():
             raise
         return str(exc)
+    return _failure_streak(tuner.oracle, prepared.settings.max_consecutive_failures)
+
+
+def _failure_streak(oracle, limit: int) -> str | None:
+    """keras-tuner raises at the trial that completes a streak of ``limit`` failures; a rerun
+    of a search that stopped so may find no trial left to run. The streak is in the record:
+    report it the same way, so a stopped search stays stopped (and is never swapped in)."""
+    streak = 0
+    for trial_id in getattr(oracle, "end_order", []):
+        trial = oracle.trials.get(trial_id)
+        streak = streak + 1 if trial is not None and str(trial.status).split(".")[-1] == "FAILED" else 0
+        if streak >= limit:
+            return f"Number of consecutive failures exceeded the limit of {limit}."
     return None
 
 
@@ -481,13 +545,34 @@ def _swap_in(working: str, out: str) -> None:
     """Put a finished overwrite search in place of the old one; the old one goes only then."""
     old = None
     if os.path.exists(out):
-        check_owned(out, "search", SEARCH_FILES)
-        old = out + ".old"
-        shutil.rmtree(old, ignore_errors=True)
+        check_owned(out, "search", SEARCH_FILES)  # again: files may have been added meanwhile
+        parent, base = os.path.split(out)
+        old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)  # a fresh name: never a folder of the user's
+        os.rmdir(old)
         os.replace(out, old)
     os.replace(working, out)
     if old:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _clear_other_overwrite(working: str, settings: TuneSettings) -> None:
+    """An interrupted overwrite with the same settings is resumed; one with other settings is
+    cleared. Runs under the folder's lock, so it never clears a search another process runs."""
+    config_path = os.path.join(working, "tune_config.json")
+    if not os.path.exists(config_path):
+        return
+    previous = read_json(config_path, "search config")
+    if isinstance(previous, dict) and previous.get("search") == json.loads(json.dumps(settings.search_key(),
+                                                                                     default=str)):
+        return
+    check_owned(working, "search", SEARCH_FILES, action="replace")
+    for name in os.listdir(working):
+        if name not in (MARKER, LOCK):
+            path = os.path.join(working, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
 
 
 def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: int = 10,
@@ -536,15 +621,9 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         search_tuner = _make_tuner(prepared, working, verbose)
         _search(search_tuner, prepared, working, verbose, tensorboard)
         return TuneResult(out, settings.objective, prepared.direction, [], None, None)
-    if working != out:
+    if working != out and os.path.isdir(working) and os.listdir(working):
+        # Left by an interrupted overwrite: zoo's own search folder, or refused.
         check_output_path(working, kind="search", overwrite=True, resumable=True, allowed_top=SEARCH_FILES)
-        if os.path.isdir(working) and os.listdir(working):
-            check_owned(working, "search", SEARCH_FILES, action="resume or replace")
-            previous = read_json(os.path.join(working, "tune_config.json"), "search config") \
-                if os.path.exists(os.path.join(working, "tune_config.json")) else None
-            if previous is not None and previous.get("search") != json.loads(
-                    json.dumps(settings.search_key(), default=str)):
-                shutil.rmtree(working)  # an older overwrite attempt with other settings: zoo's own, checked
     os.makedirs(working, exist_ok=True)
     if read_marker(working) is None:
         write_marker(working, "search")
@@ -552,6 +631,8 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         locks.enter_context(folder_lock(working, "search"))
         if working != out:
             locks.enter_context(folder_lock(out, "search"))
+            _clear_other_overwrite(working, settings)
+        remove_stale_temporaries(out, "search")  # an old search moved aside by a killed swap
         write_json(os.path.join(working, "tune_config.json"),
                    {"search": settings.search_key(), "settings": settings.__dict__,
                     "preprocessing": prepared.preprocessing})
@@ -569,13 +650,12 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         final = None
         if settings.final_fit and best is not None:
             final = _final_fit(working, prepared, best, verbose)
+            if working != out:
+                final["run"] = os.path.join(out, "final")  # where it will be once swapped in
             write_json(os.path.join(working, "final_fit.json"), final)
-    if working != out:
-        _swap_in(working, out)
-        preset_path = preset_path and os.path.join(out, "preset.json")
-        if final:
-            final["run"] = os.path.join(out, "final")
-            write_json(os.path.join(out, "final_fit.json"), final)
+        if working != out:  # still holding both locks: nobody resumes either folder meanwhile
+            _swap_in(working, out)
+            preset_path = preset_path and os.path.join(out, "preset.json")
     return TuneResult(out, settings.objective, prepared.direction, trials, best, preset_path, final)
 
 

@@ -87,6 +87,8 @@ class Task:
     smoke_data: ClassVar[str]
     sample_inputs: ClassVar[tuple]
     input_name: ClassVar[str] = "INPUT"    # what the CLI's predict calls its arguments
+    predict_options: ClassVar[dict[str, str]] = {}  # keyword options of predict (e.g. beam_width)
+    export_options: ClassVar[dict[str, str]] = {}   # keyword options of export
 
     def __init__(self) -> None:
         self._preprocessing_space: dict | None = None
@@ -164,16 +166,28 @@ class Task:
         """Header and rows the command line prints for predictions."""
         return ["output", "input"], [[str(p["output"]), str(p["input"])] for p in predictions]
 
-    def predict(self, model, preprocessor, inputs: Sequence, batch_size: int) -> list[dict[str, Any]]:
+    def check_options(self, options: dict[str, Any], allowed: dict[str, str], what: str) -> dict[str, Any]:
+        """Drop ``None`` options; an option the task does not take is an error naming the allowed ones."""
+        options = {k: v for k, v in options.items() if v is not None}
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            from ..errors import HyperparameterError
+
+            raise HyperparameterError(f"{self.name} {what} takes no option {', '.join(map(repr, unknown))}; "
+                                      f"allowed: {', '.join(allowed) or 'none'}")
+        return options
+
+    def predict(self, model, preprocessor, inputs: Sequence, batch_size: int, **options) -> list[dict[str, Any]]:
         inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-        outputs = self.predict_outputs(model, preprocessor, inputs, batch_size)
+        options = self.check_options(options, self.predict_options, "prediction")
+        outputs = self.predict_outputs(model, preprocessor, inputs, batch_size, **options)
         return self.format_predictions(inputs, outputs, self.prediction_meta(preprocessor))
 
     # -- export --------------------------------------------------------------
     def serving(self, model, preprocessor) -> Serving:
         raise NotImplementedError
 
-    def serve_exported(self, loaded, inputs: Sequence) -> dict[str, Any]:
+    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, **options) -> dict[str, Any]:
         """Call a loaded export's ``serve`` endpoint on raw inputs; outputs as NumPy arrays."""
         import tensorflow as tf
 
@@ -185,7 +199,7 @@ def register_task(task_class: type[Task]) -> type[Task]:
     return task_class
 
 
-_BUILTIN_TASKS = ("sentiment",)
+_BUILTIN_TASKS = ("sentiment", "translation")
 
 
 def _ensure_loaded() -> None:

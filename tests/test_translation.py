@@ -1,0 +1,135 @@
+"""Translation: step-by-step decoding equals the fused layers, compiled decoding equals the
+reference loop, the built-in bar, export without zoo, options and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from keras import ops
+
+import zoo
+from zoo.decoding import reference_beam, reference_greedy
+from zoo.tasks.translation import make_translator
+
+ENTRIES = zoo.list_models(task="translation")
+SMALL = zoo.get("translation/gru_attention").task.smoke_data
+
+
+@pytest.fixture(scope="module")
+def dates_run(tmp_path_factory):
+    """translation/gru_attention trained on builtin:dates to the issue's bar, once for the module."""
+    out = tmp_path_factory.mktemp("translation") / "gru_attention"
+    return zoo.train("translation/gru_attention", "builtin:dates,n=4000", str(out), verbose=0)
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+@pytest.mark.parametrize("overrides", [{}, {"encoder_depth": 2, "decoder_depth": 2, "cell": "gru"},
+                                       {"cell": "lstm", "bidirectional_encoder": True}])
+def test_decode_step_equals_the_fused_layers(name, overrides):
+    """Teacher-forced logits of the fused (cuDNN-eligible) layers and of the cells run step by step agree."""
+    model = zoo.build(name, source_vocab_size=40, target_vocab_size=30, units=32, **overrides)
+    rng = np.random.default_rng(0)
+    source = rng.integers(4, 40, size=(5, 9)).astype("int32")
+    source[1, 6:] = 0  # right padding, of different lengths
+    source[3, 2:] = 0
+    decoder = rng.integers(4, 30, size=(5, 7)).astype("int32")
+    decoder[:, 0] = 2  # the start token
+    fused = ops.convert_to_numpy(model({"source_ids": source, "decoder_ids": decoder}))
+    state = model.initial_decoding_state(source)
+    stepped = []
+    for t in range(decoder.shape[1]):
+        logits, state = model.decode_step(decoder[:, t], state)
+        stepped.append(ops.convert_to_numpy(logits))
+    np.testing.assert_allclose(np.stack(stepped, axis=1), fused, atol=1e-5)
+
+
+def test_compiled_decoding_equals_the_reference_loop(dates_run):
+    model, pre = dates_run.model, dates_run.preprocessor
+    sources = [s for s, _ in dates_run.task.load_data("builtin:dates,n=4000").test[:12]]
+    ids = pre.encode_sources(sources)
+    state = model.initial_decoding_state(ids)
+    compiled = np.asarray(make_translator(model, pre)(ops.convert_to_tensor(ids)))
+
+    def step(tokens, s):
+        logits, new = model.decode_step(ops.convert_to_tensor(tokens), s)
+        return ops.convert_to_numpy(logits), new
+
+    reference = reference_greedy(step, state, pre.target.start_id, pre.target.end_id, pre.target_length)
+    np.testing.assert_array_equal(compiled, reference)
+    beam = np.asarray(make_translator(model, pre, beam_width=3)(ops.convert_to_tensor(ids)))
+    beam_reference, _ = reference_beam(step, state, pre.target.start_id, pre.target.end_id, pre.target_length,
+                                       beam_width=3)
+    np.testing.assert_array_equal(beam, beam_reference)
+    width_one = np.asarray(make_translator(model, pre, beam_width=1)(ops.convert_to_tensor(ids)))
+    np.testing.assert_array_equal(width_one, compiled)
+
+
+def test_gru_attention_reaches_the_builtin_bar(dates_run):
+    """Defaults only: exact match >= 0.95 and BLEU >= 90 on the test split of builtin:dates."""
+    test = dates_run.metrics["test"]
+    assert test["exact_match"] >= 0.95 and test["bleu"] >= 90, test
+    assert set(test) >= {"bleu", "chrf", "exact_match", "token_accuracy", "loss", "examples"}
+    history = dates_run.history
+    assert len(history["val_bleu"]) == len(history["loss"])  # decoded at every epoch end
+    assert dates_run.metrics["best_epoch"] == 1 + int(np.argmax(history["val_bleu"]))
+
+
+def test_predict_evaluate_and_options(dates_run, capsys):
+    from zoo.cli import main
+
+    out = dates_run.predict(["March 3, 2021", "the fourth of july , nineteen seventy six"])
+    assert [p["output"] for p in out] == ["2021-03-03", "1976-07-04"]
+    beam = dates_run.predict(["March 3, 2021"], beam_width=4)
+    assert beam[0]["translation"] == "2021-03-03"
+    # Empty, unknown and over-long inputs have defined outputs, never a crash.
+    odd = dates_run.predict(["", "zzz qqq", "march " * 500])
+    assert all(isinstance(p["translation"], str) for p in odd)
+    assert all(len(p["translation"]) < 200 for p in odd)
+    with pytest.raises(zoo.HyperparameterError, match="beam_width must be a positive integer"):
+        dates_run.predict(["x"], beam_width=0)
+    code = main(["predict", dates_run.path, "March 3, 2021", "--beam-width", "2", "--json"])
+    printed = capsys.readouterr().out
+    assert code == 0 and json.loads(printed.splitlines()[0])["translation"] == "2021-03-03"
+    code = main(["evaluate", dates_run.path])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["exact_match"] == pytest.approx(dates_run.metrics["test"]["exact_match"])
+
+
+def test_sentiment_refuses_translation_options(small_run):
+    with pytest.raises(zoo.HyperparameterError, match=r"sentiment prediction takes no option 'beam_width'"):
+        small_run.predict(["good"], beam_width=4)
+
+
+def test_export_translates_in_a_process_without_zoo(dates_run, tmp_path):
+    export = zoo.export(dates_run, str(tmp_path / "export"), beam_width=3)
+    sources = ["March 3, 2021", "3.3.21", "", "the third of march in the year two thousand and twenty one"]
+    expected = [p["translation"] for p in dates_run.predict(sources)]
+    expected_beam = [p["translation"] for p in dates_run.predict(sources, beam_width=3)]
+    code = textwrap.dedent(f"""
+        import json, sys
+        import tensorflow as tf
+        loaded = tf.saved_model.load({export!r})
+        texts = tf.constant({sources!r})
+        greedy = [t.decode() for t in loaded.translate(texts)["translation"].numpy()]
+        beam = [t.decode() for t in loaded.translate_beam(texts)["translation"].numpy()]
+        state = loaded.initial_state(texts)["states"]
+        step = loaded.decode_step(tf.fill([4], {dates_run.preprocessor.target.start_id}), state)
+        print(json.dumps({{"greedy": greedy, "beam": beam, "logits": step["logits"].shape.as_list(),
+                          "zoo": "zoo" in sys.modules}}))
+    """)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["greedy"] == expected and result["beam"] == expected_beam and not result["zoo"]
+    assert result["logits"] == [4, dates_run.preprocessor.target.vocab_size]
+    assert [p["translation"] for p in zoo.predict(export, sources)] == expected
+    with pytest.raises(zoo.HyperparameterError, match="export again with --beam-width 5"):
+        zoo.predict(export, sources, beam_width=5)

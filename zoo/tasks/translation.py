@@ -1,0 +1,556 @@
+"""Machine translation, the many-to-many task: a sequence in, a sequence of another length out.
+
+An encoder reads the source; a decoder writes the target one token at a time.
+Entries: ``lstm_seq2seq`` (the encoder's final states start the decoder,
+Sutskever et al. 2014, with the source read backwards), ``gru_attention``
+(additive attention over a bidirectional encoder's outputs, Bahdanau et al. 2015)
+and ``lstm_attention`` (multiplicative "general" attention, Luong et al. 2015).
+
+Training runs the fused recurrent layers over whole sequences (teacher forcing,
+cuDNN-eligible); decoding runs the same layers' cells one step at a time
+(:meth:`Seq2Seq.decode_step`) inside one compiled loop (``zoo.decoding``). Attention
+reads the decoder's outputs (no input feeding), which is what keeps training on
+the fused layers; a test checks that step-by-step logits equal the fused ones.
+Validation and test metrics come from free-running decoding, never teacher forcing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from .._registry import register_model
+from ..batching import length_batched
+from ..data import Splits, parse_spec
+from ..decoding import beam_search, greedy_search
+from ..errors import DataError, HyperparameterError
+from ..recurrent import optimizer
+from ..text import ReversibleTokenizer
+from . import Endpoint, FitData, Serving, Task, register_task
+
+Example = tuple[str, str]  # (source text, target text)
+VALIDATION_DECODE_LIMIT = 512  # validation examples decoded at each epoch end for val_bleu
+
+
+# ---------------------------------------------------------------------------
+# Preprocessing
+# ---------------------------------------------------------------------------
+
+class TranslationPreprocessor:
+    """Source and target tokenizers and lengths: everything between raw text and the model.
+
+    The source is truncated to ``source_length`` tokens; a target to ``target_length``
+    tokens including its end token (what decoding may produce at most)."""
+
+    def __init__(self, source: ReversibleTokenizer, target: ReversibleTokenizer, source_length: int,
+                 target_length: int, options: dict[str, Any] | None = None):
+        self.source, self.target = source, target
+        self.source_length, self.target_length = int(source_length), int(target_length)
+        self.options = dict(options or {})
+
+    def problem(self) -> dict[str, int]:
+        return {"source_vocab_size": self.source.vocab_size, "target_vocab_size": self.target.vocab_size,
+                "source_length": self.source_length, "target_length": self.target_length}
+
+    def encode_sources(self, texts: Sequence[str]) -> np.ndarray:
+        return self.source.encode(list(texts), self.source_length)
+
+    def encode_targets(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Decoder inputs (start, tokens), decoder targets (tokens, end) and their weights (1 on real steps)."""
+        full = self.target.encode(list(texts), self.target_length + 1, add_start=True, add_end=True)
+        inputs, outputs = full[:, :-1].copy(), full[:, 1:].copy()
+        inputs[inputs == self.target.end_id] = 0  # the end token is never an input
+        return inputs, outputs, (outputs != 0).astype("float32")
+
+    def decode(self, ids) -> list[str]:
+        return self.target.decode(np.asarray(ids))
+
+    def save(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.source.save(os.path.join(directory, "source"))
+        self.target.save(os.path.join(directory, "target"))
+        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
+            json.dump({"source_length": self.source_length, "target_length": self.target_length,
+                       "options": self.options}, f, indent=2)
+
+    @classmethod
+    def load(cls, directory: str) -> TranslationPreprocessor:
+        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        return cls(ReversibleTokenizer.load(os.path.join(directory, "source")),
+                   ReversibleTokenizer.load(os.path.join(directory, "target")),
+                   config["source_length"], config["target_length"], config.get("options"))
+
+
+# ---------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------
+
+_RNN = {"lstm": layers.LSTM, "gru": layers.GRU}
+ATTENTION = (None, "additive", "multiplicative")
+
+
+def reverse_valid(ids, mask):
+    """Reverse each right-padded row's tokens, keeping the padding on the right."""
+    length = ops.sum(ops.cast(mask, "int32"), axis=1, keepdims=True)
+    positions = ops.expand_dims(ops.arange(ops.shape(ids)[1], dtype="int32"), 0)
+    index = ops.where(positions < length, length - 1 - positions, positions)
+    return ops.take_along_axis(ids, index, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="zoo.translation")
+class Seq2Seq(keras.Model):
+    """A recurrent encoder-decoder; ``call`` trains with teacher forcing, ``decode_step`` decodes.
+
+    Inputs of ``call``: ``{"source_ids": int32 [batch, S], "decoder_ids": int32 [batch, T]}``
+    (right-padded; the decoder ids start with the start token). Output: next-token
+    logits ``[batch, T, target_vocab_size]``.
+
+    Example::
+
+        model = zoo.build("translation/gru_attention", source_vocab_size=500, target_vocab_size=300)
+        state = model.initial_decoding_state(source_ids)
+        logits, state = model.decode_step(tokens, state)
+    """
+
+    def __init__(self, source_vocab_size: int, target_vocab_size: int, cell: str = "lstm", units: int = 128,
+                 encoder_depth: int = 1, decoder_depth: int = 1, bidirectional_encoder: bool = False,
+                 source_embedding_dim: int = 64, target_embedding_dim: int = 64, dropout: float = 0.0,
+                 attention: str | None = None, attention_units: int = 128, reverse_source: bool = False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if cell not in _RNN:
+            raise HyperparameterError(f"cell must be one of {', '.join(_RNN)}, got {cell!r}")
+        if attention not in ATTENTION:
+            raise HyperparameterError(f"attention must be one of {ATTENTION}, got {attention!r}")
+        self.config_values = dict(
+            source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size, cell=cell, units=units,
+            encoder_depth=encoder_depth, decoder_depth=decoder_depth, bidirectional_encoder=bidirectional_encoder,
+            source_embedding_dim=source_embedding_dim, target_embedding_dim=target_embedding_dim, dropout=dropout,
+            attention=attention, attention_units=attention_units, reverse_source=reverse_source)
+        self.cell_kind, self.units, self.attention_kind = cell, units, attention
+        self.bidirectional_encoder, self.reverse_source = bidirectional_encoder, reverse_source
+        self.states_per_layer = 2 if cell == "lstm" else 1
+        rnn = _RNN[cell]
+        self.source_embedding = layers.Embedding(source_vocab_size, source_embedding_dim, mask_zero=True,
+                                                 name="source_embedding")
+        self.target_embedding = layers.Embedding(target_vocab_size, target_embedding_dim, mask_zero=True,
+                                                 name="target_embedding")
+        self.encoder_layers = []
+        for i in range(encoder_depth):
+            layer = rnn(units, return_sequences=True, return_state=True, name=f"encoder_{cell}_{i}")
+            if bidirectional_encoder:
+                layer = layers.Bidirectional(layer, name=f"encoder_bidirectional_{i}")
+            self.encoder_layers.append(layer)
+        # A bidirectional encoder's two final states are merged into the decoder's size.
+        self.bridges = [layers.Dense(units, activation="tanh", name=f"bridge_{k}")
+                        for k in range(self.states_per_layer)] if bidirectional_encoder else []
+        self.decoder_layers = [rnn(units, return_sequences=True, return_state=True, name=f"decoder_{cell}_{i}")
+                               for i in range(decoder_depth)]
+        self.dropout_layer = layers.Dropout(dropout, name="dropout")
+        self.attention_query = self.attention_key = self.attention_layer = self.attention_combine = None
+        if attention == "additive":  # score = v . tanh(W_q h_t + W_k h_s)
+            self.attention_query = layers.Dense(attention_units, use_bias=False, name="attention_query")
+            self.attention_key = layers.Dense(attention_units, name="attention_key")
+            self.attention_layer = layers.AdditiveAttention(name="attention")
+        elif attention == "multiplicative":  # score = h_t . W h_s  (Luong's "general")
+            self.attention_key = layers.Dense(units, use_bias=False, name="attention_key")
+            self.attention_layer = layers.Attention(name="attention")
+        if attention:
+            self.attention_combine = layers.Dense(units, activation="tanh", name="attention_combine")
+        self.output_logits = layers.Dense(target_vocab_size, name="logits")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.config_values}
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        ids = ops.ones((1, 2), dtype="int32")
+        self.call({"source_ids": ids, "decoder_ids": ids})  # creates every sublayer's weights
+        super().build(input_shape)
+
+    # -- encoder ----------------------------------------------------------
+    def encode(self, source_ids, training: bool = False):
+        """Encoder outputs ``[batch, S, d]``, the decoder's initial states, and the source mask."""
+        mask = ops.not_equal(source_ids, 0)
+        if self.reverse_source:
+            source_ids = reverse_valid(source_ids, mask)
+        x = self.dropout_layer(self.source_embedding(source_ids), training=training)
+        states = []
+        for layer in self.encoder_layers:
+            out = layer(x, mask=mask, training=training)
+            x, states = out[0], list(out[1:])
+        if self.bidirectional_encoder:
+            n = self.states_per_layer
+            states = [bridge(ops.concatenate([states[k], states[n + k]], axis=-1))
+                      for k, bridge in enumerate(self.bridges)]
+        return x, states, mask
+
+    def _attend(self, outputs, memory, key, mask, training: bool = False):
+        if self.attention_layer is None:
+            return outputs
+        query = self.attention_query(outputs) if self.attention_query is not None else outputs
+        context = self.attention_layer([query, memory, key], mask=[None, mask], training=training)
+        return self.attention_combine(ops.concatenate([outputs, context], axis=-1))
+
+    def call(self, inputs, training: bool = False):
+        memory, states, source_mask = self.encode(inputs["source_ids"], training=training)
+        decoder_ids = inputs["decoder_ids"]
+        y = self.dropout_layer(self.target_embedding(decoder_ids), training=training)
+        target_mask = ops.not_equal(decoder_ids, 0)
+        for layer in self.decoder_layers:
+            y = layer(y, mask=target_mask, initial_state=states, training=training)[0]
+        key = self.attention_key(memory) if self.attention_key is not None else None
+        y = self._attend(y, memory, key, source_mask, training)
+        return self.output_logits(self.dropout_layer(y, training=training))
+
+    # -- step-by-step decoding (zoo.decoding's step-function contract) -----
+    def initial_decoding_state(self, source_ids) -> tuple:
+        """``(*decoder states, [memory, key, mask])``: every tensor with a leading batch axis."""
+        memory, states, mask = self.encode(source_ids)
+        state = tuple(s for _ in self.decoder_layers for s in states)
+        if self.attention_layer is not None:
+            state += (memory, self.attention_key(memory), ops.cast(mask, memory.dtype))
+        return state
+
+    def decode_step(self, tokens, state) -> tuple:
+        """Next-token logits ``[batch, vocab]`` for the previous ``tokens`` ``[batch]``, and the new state."""
+        x = ops.take(self.target_embedding.embeddings, tokens, axis=0)  # a lookup; no mask for the cells
+        n = self.states_per_layer
+        new_states = []
+        for i, layer in enumerate(self.decoder_layers):
+            x, layer_states = layer.cell(x, list(state[i * n:(i + 1) * n]))
+            new_states.extend(layer_states)
+        rest = tuple(state[len(new_states):])
+        if self.attention_layer is not None:
+            memory, key, mask = rest
+            x = self._attend(x[:, None, :], memory, key, ops.cast(mask, "bool"))[:, 0, :]
+        return self.output_logits(x), (*new_states, *rest)
+
+
+# ---------------------------------------------------------------------------
+# Decoding a batch of sources
+# ---------------------------------------------------------------------------
+
+def _compiled(fn):
+    """One traced graph per shape on TensorFlow; JAX traces ``while_loop`` by itself; torch runs eagerly."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, reduce_retracing=True)
+    return fn
+
+
+def make_translator(model: Seq2Seq, preprocessor: TranslationPreprocessor, beam_width: int = 1,
+                    length_penalty: float = 0.6):
+    """A function ``source_ids -> target ids [batch, target_length]`` decoding in one compiled loop."""
+    target = preprocessor.target
+    max_length = preprocessor.target_length
+
+    def translate(source_ids):
+        state = model.initial_decoding_state(source_ids)
+        if beam_width == 1:
+            return greedy_search(model.decode_step, state, target.start_id, target.end_id, max_length)
+        tokens, _ = beam_search(model.decode_step, state, target.start_id, target.end_id, max_length,
+                                beam_width=beam_width, length_penalty=length_penalty)
+        return tokens
+
+    return _compiled(translate)
+
+
+def translate_texts(model, preprocessor, texts: Sequence[str], batch_size: int, beam_width: int = 1,
+                    translator=None) -> list[str]:
+    """Free-running translations of raw source texts, batch by batch (sources sorted by length)."""
+    if not texts:
+        return []
+    translator = translator or make_translator(model, preprocessor, beam_width)
+    ids = preprocessor.encode_sources(texts)
+    lengths = np.maximum(1, (ids != 0).sum(axis=1))
+    order = np.argsort(lengths, kind="stable")
+    out: list[str] = [""] * len(texts)
+    for start in range(0, len(texts), batch_size):
+        rows = order[start:start + batch_size]
+        longest = int(lengths[rows].max())
+        decoded = preprocessor.decode(np.asarray(translator(ops.convert_to_tensor(ids[rows, :longest]))))
+        for row, text in zip(rows, decoded, strict=True):
+            out[row] = text
+    return out
+
+
+def normalize(text: str) -> str:
+    """A reference as the detokenizer writes text: whitespace runs collapsed, ends stripped."""
+    return " ".join(text.split())
+
+
+def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    """Corpus BLEU and chrF (sacrebleu, 0-100) and exact match (0-1)."""
+    import sacrebleu
+
+    refs = [list(references)]
+    return {"bleu": float(sacrebleu.corpus_bleu(list(hypotheses), refs).score),
+            "chrf": float(sacrebleu.corpus_chrf(list(hypotheses), refs).score),
+            "exact_match": float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)]))
+            if references else 0.0}
+
+
+class ValidationBleu(keras.callbacks.Callback):
+    """At each epoch end, decode a fixed validation subset and log ``val_bleu``, ``val_chrf`` and
+    ``val_exact_match``: objectives that early stopping and the tuner read after it."""
+
+    def __init__(self, preprocessor, examples: Sequence[Example], batch_size: int):
+        super().__init__()
+        self.preprocessor, self.batch_size = preprocessor, batch_size
+        self.examples = list(examples)[:VALIDATION_DECODE_LIMIT]
+        self.translator = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or not self.examples:
+            return
+        if self.translator is None:
+            self.translator = make_translator(self.model, self.preprocessor)
+        hypotheses = translate_texts(self.model, self.preprocessor, [s for s, _ in self.examples],
+                                     self.batch_size, translator=self.translator)
+        scores = translation_scores(hypotheses, [normalize(t) for _, t in self.examples])
+        logs.update({f"val_{k}": v for k, v in scores.items()})
+
+
+# ---------------------------------------------------------------------------
+# The task
+# ---------------------------------------------------------------------------
+
+def _check_pairs(splits: Splits, spec: str) -> Splits:
+    for split in ("train", "validation", "test"):
+        for i, example in enumerate(getattr(splits, split)):
+            if not (isinstance(example, tuple) and len(example) == 2):
+                raise DataError(f"{spec}: {split} example {i} is not a (source, target) pair")
+    if not splits.train:
+        raise DataError(f"{spec}: no training pairs")
+    return splits
+
+
+@register_task
+class TranslationTask(Task):
+    name = "translation"
+    kind = "many-to-many"
+    description = "Machine translation: a text in, a text of another length out (encoder-decoder)."
+    input_description = "raw source text strings"
+    output_description = "target text strings, decoded in the graph (greedy or beam search)"
+    metrics = ("bleu", "chrf", "exact_match", "token_accuracy", "loss")
+    objective = "val_bleu"
+    objectives: ClassVar[dict[str, str]] = {"val_bleu": "max", "val_chrf": "max", "val_exact_match": "max",
+                                            "val_loss": "min"}
+    default_problem: ClassVar[dict[str, int]] = {"source_vocab_size": 8000, "target_vocab_size": 8000,
+                                                 "source_length": 32, "target_length": 32}
+    data_kinds = ("builtin", "tsv", "parallel", "tfds")
+    default_epochs = 40
+    default_batch_size = 64
+    patience = 5
+    smoke_data = "builtin:dates,n=400"
+    sample_inputs = ("March 3, 2021", "the third of march in the year two thousand and twenty one",
+                     "3.3.21", "", "completely unknown words here")
+    input_name = "SOURCE"
+    predict_options: ClassVar[dict[str, str]] = {"beam_width": "beam search width (1: greedy)"}
+    export_options: ClassVar[dict[str, str]] = {"beam_width": "width of the translate_beam endpoint (default 4)"}
+
+    def declare_preprocessing(self, hp) -> None:
+        hp.Choice("tokenizer", ["word", "subword"], default="word")
+        hp.Int("source_max_tokens", 100, 200_000, default=16_000)   # vocabulary sizes, reserved ids included
+        hp.Int("target_max_tokens", 100, 200_000, default=16_000)
+        hp.Int("source_max_length", 4, 1024, default=64)            # longer sources are truncated
+        hp.Int("target_max_length", 4, 1024, default=64)            # decoding stops here
+        hp.Boolean("lowercase_source", default=True)
+
+    def load_data(self, spec: str) -> Splits[Example]:
+        parsed = parse_spec(spec, self.data_kinds)
+        if parsed.kind == "builtin":
+            from ..data.builtin_translation import load_builtin_translation
+
+            splits = load_builtin_translation(parsed)
+        elif parsed.kind == "tsv":
+            from ..data.parallel import load_tsv_pairs
+
+            splits = load_tsv_pairs(parsed)
+        elif parsed.kind == "parallel":
+            from ..data.parallel import load_parallel
+
+            splits = load_parallel(parsed)
+        else:
+            from ..data.tfds_translation import load_tfds_translation
+
+            splits = load_tfds_translation(parsed)
+        return _check_pairs(splits, spec)
+
+    def fit_preprocessor(self, splits: Splits[Example], options: dict[str, Any]) -> TranslationPreprocessor:
+        sources = [s for s, _ in splits.train]
+        targets = [t for _, t in splits.train]
+        source = ReversibleTokenizer.fit(sources, max_tokens=options["source_max_tokens"], kind=options["tokenizer"],
+                                         lowercase=options["lowercase_source"])
+        target = ReversibleTokenizer.fit(targets, max_tokens=options["target_max_tokens"], kind=options["tokenizer"])
+        source_length = min(int(source.lengths(sources).max(initial=1)), options["source_max_length"])
+        target_length = min(int(target.lengths(targets).max(initial=1)) + 1, options["target_max_length"])
+        return TranslationPreprocessor(source, target, max(1, source_length), max(2, target_length), options)
+
+    def load_preprocessor(self, directory: str) -> TranslationPreprocessor:
+        return TranslationPreprocessor.load(directory)
+
+    def _arrays(self, preprocessor, examples: Sequence[Example]):
+        sources = preprocessor.encode_sources([s for s, _ in examples])
+        decoder_in, decoder_out, weights = preprocessor.encode_targets([t for _, t in examples])
+        return {"source_ids": sources, "decoder_ids": decoder_in}, decoder_out, weights
+
+    def fit_data(self, preprocessor, examples: Sequence[Example], where: str, *, batch_size: int,
+                 training: bool, seed: int = 0, epoch: int = 0) -> FitData:
+        if not examples:
+            raise DataError(f"{where}: no examples")
+        x, y, weights = self._arrays(preprocessor, examples)
+        lengths = np.stack([np.maximum(1, (x["source_ids"] != 0).sum(axis=1)),
+                            np.maximum(1, (x["decoder_ids"] != 0).sum(axis=1))], axis=1)
+        return length_batched(x, y, lengths, sample_weight=weights, batch_size=batch_size,
+                              padded_length=(preprocessor.source_length, preprocessor.target_length),
+                              training=training, seed=seed, epoch=epoch)
+
+    def callbacks(self, model, preprocessor, validation: Sequence[Example], batch_size: int) -> list:
+        return [ValidationBleu(preprocessor, validation, batch_size)]
+
+    def evaluate(self, model, preprocessor, examples: Sequence[Example], batch_size: int, where: str
+                 ) -> dict[str, float]:
+        if not examples:
+            raise DataError(f"{where}: no examples to evaluate")
+        data = self.fit_data(preprocessor, examples, where, batch_size=batch_size, training=False)
+        logs = model.evaluate(data.x, verbose=0, return_dict=True)
+        hypotheses = translate_texts(model, preprocessor, [s for s, _ in examples], batch_size)
+        scores = translation_scores(hypotheses, [normalize(t) for _, t in examples])
+        return {**scores, "token_accuracy": float(logs["token_accuracy"]), "loss": float(logs["loss"]),
+                "examples": len(examples)}
+
+    def predict_outputs(self, model, preprocessor, inputs: Sequence[str], batch_size: int,
+                        beam_width: int = 1) -> dict[str, Any]:
+        bad = [i for i, text in enumerate(inputs) if not isinstance(text, str)]
+        if bad:
+            raise DataError(f"input {bad[0]} is {type(inputs[bad[0]]).__name__}, not a string")
+        if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
+            raise HyperparameterError(f"beam_width must be a positive integer, got {beam_width!r}")
+        return {"translation": translate_texts(model, preprocessor, list(inputs), batch_size, beam_width)}
+
+    def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
+        translations = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in outputs["translation"]]
+        return [{"input": source, "output": t, "source": source, "translation": t}
+                for source, t in zip(inputs, translations, strict=True)]
+
+    def prediction_table(self, predictions):
+        return ["translation", "source"], [[p["translation"], p["source"]] for p in predictions]
+
+    def serving(self, model, preprocessor, beam_width: int = 4) -> Serving:
+        import tensorflow as tf
+
+        source, target = preprocessor.source, preprocessor.target
+        greedy = make_translator(model, preprocessor, 1)
+        beam = make_translator(model, preprocessor, beam_width)
+
+        def encode(texts):
+            return {"source_ids": source.tf_encode(texts, preprocessor.source_length)}
+
+        def run(translator, texts):
+            ids = source.tf_encode(texts, preprocessor.source_length)
+            longest = tf.maximum(1, tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)))
+            tokens = translator(ids[:, :longest])
+            return {"translation": target.tf_decode(tokens), "token_ids": tokens}
+
+        def decode_step(tokens, states):
+            logits, new = model.decode_step(tokens, tuple(states))
+            return {"logits": logits, "states": list(new)}
+
+        def initial_state(texts):
+            state = model.initial_decoding_state(source.tf_encode(texts, preprocessor.source_length))
+            return {"states": list(state)}
+
+        texts = [tf.TensorSpec([None], tf.string, name="texts")]
+        state_specs = [tf.TensorSpec([None, *s.shape[1:]], s.dtype) for s in
+                       model.initial_decoding_state(tf.ones([1, 2], tf.int32))]
+        endpoints = {
+            "serve": Endpoint(lambda t: run(greedy, t), texts, "texts: string [batch] -> translation: string "
+                                                               "[batch]; token_ids: int32 [batch, length] (greedy)"),
+            "translate": Endpoint(lambda t: run(greedy, t), texts, "the same as serve: greedy decoding"),
+            "translate_beam": Endpoint(lambda t: run(beam, t), texts,
+                                       f"texts -> translation, token_ids (beam search, width {beam_width})"),
+            "encode": Endpoint(encode, texts, "texts -> source_ids: int32 [batch, source_length]"),
+            "initial_state": Endpoint(initial_state, texts, "texts -> states: the decoder's initial state tuple"),
+            "decode_step": Endpoint(decode_step, [tf.TensorSpec([None], tf.int32, name="tokens"), state_specs],
+                                    "tokens: int32 [batch], states -> logits: float32 [batch, vocab], states"),
+        }
+        metadata = {"beam_width": beam_width, "start_id": target.start_id, "end_id": target.end_id,
+                    "source_length": preprocessor.source_length, "target_length": preprocessor.target_length}
+        return Serving(endpoints, source.tf_resources() + target.tf_resources(), metadata)
+
+    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, beam_width: int = 1
+                       ) -> dict[str, Any]:
+        import tensorflow as tf
+
+        if beam_width == 1:
+            out = loaded.translate(tf.constant(list(inputs)))
+        elif meta and beam_width == meta.get("beam_width"):
+            out = loaded.translate_beam(tf.constant(list(inputs)))
+        else:
+            available = meta.get("beam_width") if meta else "?"
+            raise HyperparameterError(f"this export decodes with beam width 1 (translate) or {available} "
+                                      f"(translate_beam), not {beam_width}; export again with --beam-width "
+                                      f"{beam_width}")
+        return {"translation": [t.decode("utf-8") for t in out["translation"].numpy()]}
+
+
+# ---------------------------------------------------------------------------
+# Registry entries
+# ---------------------------------------------------------------------------
+
+def _translator(hp, problem, *, name: str, cell: str, attention: str | None, bidirectional: bool,
+                reverse: bool, units: int = 128) -> Seq2Seq:
+    cell = hp.Choice("cell", ["lstm", "gru"], default=cell)
+    values = dict(
+        units=hp.Int("units", 32, 512, step=32, default=units),
+        encoder_depth=hp.Int("encoder_depth", 1, 3, default=1),
+        decoder_depth=hp.Int("decoder_depth", 1, 3, default=1),
+        bidirectional_encoder=hp.Boolean("bidirectional_encoder", default=bidirectional),
+        source_embedding_dim=hp.Int("source_embedding_dim", 16, 512, step=16, default=64),
+        target_embedding_dim=hp.Int("target_embedding_dim", 16, 512, step=16, default=64),
+        dropout=hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0),
+    )
+    if attention == "additive":
+        values["attention_units"] = hp.Int("attention_units", 32, 512, step=32, default=128)
+    if attention is None:
+        values["reverse_source"] = hp.Boolean("reverse_source", default=reverse)
+    model = Seq2Seq(problem["source_vocab_size"], problem["target_vocab_size"], cell=cell, attention=attention,
+                    name=name.replace("/", "_"), **values)
+    model.build()
+    model.compile(optimizer=optimizer(hp),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                  reduction="mean_with_sample_weight"),
+                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
+    return model
+
+
+@register_model("translation/lstm_seq2seq")
+def lstm_seq2seq(hp, problem):
+    """LSTM encoder-decoder: the encoder's final states start the decoder; the source is read backwards."""
+    return _translator(hp, problem, name="translation/lstm_seq2seq", cell="lstm", attention=None,
+                       bidirectional=False, reverse=True)
+
+
+@register_model("translation/gru_attention")
+def gru_attention(hp, problem):
+    """Bidirectional GRU encoder, GRU decoder with additive (Bahdanau) attention over the source."""
+    return _translator(hp, problem, name="translation/gru_attention", cell="gru", attention="additive",
+                       bidirectional=True, reverse=False)
+
+
+@register_model("translation/lstm_attention")
+def lstm_attention(hp, problem):
+    """LSTM encoder-decoder with multiplicative (Luong "general") attention over the source."""
+    return _translator(hp, problem, name="translation/lstm_attention", cell="lstm", attention="multiplicative",
+                       bidirectional=False, reverse=False)
