@@ -35,7 +35,7 @@ def main() -> None:
     import keras
 
     import zoo
-    from zoo.runs import write_json
+    from zoo.folders import write_json
 
     entries = args.entries or zoo.list_models(task="sentiment")
     results = []

@@ -1,4 +1,8 @@
-"""The same entries train and tune on JAX and torch; the run then exports from TensorFlow."""
+"""The same entries train and tune on JAX and torch; the run then exports from TensorFlow.
+
+Each backend runs in its own process, and so does the TensorFlow export: TensorFlow, JAX and
+torch loaded into one long-lived process (this one) crashed it now and then with a segfault.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,8 @@ import subprocess
 import sys
 
 import pytest
-import tensorflow as tf
 
-import zoo
-
-SCRIPT = """
+TRAIN = """
 import json, sys, keras, zoo
 run = zoo.train("sentiment/gru", "builtin:negation,n=2000", sys.argv[1] + "/run", epochs=4, verbose=0)
 search = zoo.tune("sentiment/bag_of_embeddings", "builtin:negation,n=400", sys.argv[1] + "/tune",
@@ -22,22 +23,62 @@ print(json.dumps({"backend": keras.backend.backend(), "accuracy": run.metrics["t
                   "trials": [t["status"] for t in search.trials]}))
 """
 
+# A TensorFlow process loads the run and exports it. It first tries with the training backend's
+# package made unimportable, as on a serving machine that has only TensorFlow.
+EXPORT = """
+import importlib.abc, json, sys
 
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is not installed here")
+
+BLOCKED = set(sys.argv[3].split(","))
+block = Block()
+sys.meta_path.insert(0, block)
+import keras, tensorflow as tf, zoo
+try:
+    run, without = zoo.load(sys.argv[1]), None
+except zoo.ZooError as exc:
+    without = str(exc)
+    sys.meta_path.remove(block)
+    run = zoo.load(sys.argv[1])
+texts = ["the film was good , not bad", "the film was bad , not good"]
+expected = [r["probability"] for r in run.predict(texts)]
+exported = tf.saved_model.load(zoo.export(run, sys.argv[2]))
+served = exported.serve(tf.constant(texts))["probability"].numpy().tolist()
+print(json.dumps({"backend": keras.backend.backend(), "expected": expected, "served": served,
+                  "load_without_backend": without}))
+"""
+
+PACKAGES = {"jax": "jax,jaxlib", "torch": "torch"}
+
+
+def _last_json(done: subprocess.CompletedProcess) -> dict:
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_other_backend_trains_tunes_and_exports_from_tensorflow(backend, tmp_path):
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed (pip install -e '.[test]' brings jax)")
     env = {**os.environ, "KERAS_BACKEND": backend}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = _last_json(subprocess.run([sys.executable, "-c", TRAIN, str(tmp_path)], env=env, capture_output=True,
+                                       text=True))
     assert report["backend"] == backend and report["trials"] == ["COMPLETED", "COMPLETED"]
     assert report["accuracy"] >= 0.8  # learns on this backend too
 
-    # The .keras file is backend-neutral: this TensorFlow process loads and exports it.
-    run = zoo.load(str(tmp_path / "run"))
-    texts = ["the film was good , not bad", "the film was bad , not good"]
-    expected = [r["probability"] for r in run.predict(texts)]
-    exported = tf.saved_model.load(zoo.export(run, str(tmp_path / "export")))
-    served = exported.serve(tf.constant(texts))
-    assert served["probability"].numpy().tolist() == pytest.approx(expected, abs=1e-5)
+    # The .keras file is backend-neutral: a TensorFlow process loads and exports it.
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    exported = _last_json(subprocess.run(
+        [sys.executable, "-c", EXPORT, str(tmp_path / "run"), str(tmp_path / "export"), PACKAGES[backend]],
+        env=env, capture_output=True, text=True))
+    assert exported["backend"] == "tensorflow"
+    assert exported["served"] == pytest.approx(exported["expected"], abs=1e-5)
+    assert max(exported["expected"]) > 0.5  # real probabilities of the predicted labels
+    if exported["load_without_backend"] is not None:
+        # Known bug (zoo/runs.py): model.keras keeps the optimizer's backend-specific class
+        # (keras.src.backend.torch.optimizers.torch_adam), so loading imports torch.
+        pytest.xfail(f"a {backend}-trained run needs {backend} to load: {exported['load_without_backend']}")

@@ -1,7 +1,10 @@
-"""README.md stays true: its two commands are what CI runs, every verb and data kind is documented."""
+"""README.md stays true: its two commands are what CI runs, its tables list every verb with its
+options, every registry entry with its kind, every data kind, and results that match the
+recorded result files."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -12,27 +15,89 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
 
 
+def _section(title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.S | re.M)
+    assert match, f"README has no '## {title}' section"
+    return match.group(1)
+
+
+def _table(text: str, first_header: str) -> list[list[str]]:
+    """The rows (cells stripped) of the Markdown table in ``text`` whose first header cell is ``first_header``."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        cells = _cells(line)
+        if cells and cells[0] == first_header:
+            rows = []
+            for row in lines[i + 2:]:
+                if not row.startswith("|"):
+                    break
+                rows.append(_cells(row))
+            return rows
+    raise AssertionError(f"no table with first column {first_header!r}")
+
+
+def _cells(line: str) -> list[str]:
+    if not line.startswith("|"):
+        return []
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
+
 def test_readme_opens_with_the_two_commands_ci_runs():
     block = re.search(r"```bash\n(.*?)```", README, re.S).group(1).strip().splitlines()
-    assert len(block) == 2
     ci = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read().splitlines()
-    for command in block:
-        assert command in ci
+    ci_commands = [line for line in ci if line.startswith("python3 -m venv")]
+    assert block == ci_commands  # the same two lines, in the same order
+    assert len(block) == 2 and ".venv/bin/zoo demo" in block[0] and ".venv/bin/python -m pytest" in block[1]
 
 
-def test_every_cli_verb_is_documented():
-    verbs = _parser()._subparsers._group_actions[0].choices
-    for verb in verbs:
-        assert f"`zoo {verb}" in README, verb
+def test_command_table_lists_every_verb_with_its_options():
+    subparsers = _parser()._subparsers._group_actions[0].choices
+    rows = _table(_section("Command line"), "verb")
+    documented = {}
+    for row in rows:
+        usage = row[0].strip("`").replace("\\|", "|")
+        assert usage.startswith("zoo "), row
+        documented[usage.split()[1]] = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", usage))
+    assert sorted(documented) == sorted(subparsers)  # every verb in `zoo --help`, and no other
+    for verb, parser in subparsers.items():
+        options = {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+        assert documented[verb] == options, verb
 
 
-def test_every_data_kind_and_entry_is_documented():
-    for name in zoo.list_models():
-        spec = zoo.get(name)
-        assert f"`{name}`" in README
-        for kind in spec.task.data_kinds:
-            assert f"`{kind}:" in README, kind
+def test_registry_table_lists_every_entry_with_its_kind():
+    rows = _table(_section("The registry"), "entry")
+    table = {row[0].strip("`"): row[1] for row in rows}
+    assert sorted(table) == zoo.list_models()
+    for name, kind in table.items():
+        assert kind == zoo.get(name).kind, name
 
 
-def test_results_table_is_filled_in():
-    assert "RESULTS_TABLE" not in README and "TEST_MINUTES" not in README
+def test_every_data_kind_is_documented():
+    rows = _table(_section("Data specs"), "spec")
+    documented = {kind for row in rows for kind in re.findall(r"`(\w+):", row[0])}
+    kinds = {kind for name in zoo.list_models() for kind in zoo.get(name).task.data_kinds}
+    assert kinds <= documented, kinds - documented
+
+
+def test_results_table_matches_the_recorded_results():
+    """Each cell of the results table is the median (min-max) accuracy and median seconds of
+    the recorded file for its data, for every sentiment entry."""
+    rows = _table(_section("Results"), "entry")
+    files = {1: "sentiment_negation.json", 3: "sentiment_uci_sentences.json"}  # column of each data set
+    recorded = {}
+    for column, name in files.items():
+        with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
+            recorded[column] = {r["entry"]: r for r in json.load(f)["results"]}
+    entries = []
+    for row in rows:
+        entry = re.match(r"`([^`]+)`", row[0]).group(1)
+        entries.append(entry)
+        for column, results in recorded.items():
+            r = results[entry]
+            assert row[column] == f"{r['median_accuracy']:.3f} ({r['min_accuracy']:.3f}-{r['max_accuracy']:.3f})", (
+                entry, files[column])
+            assert row[column + 1] == str(round(r["median_seconds"])), (entry, files[column])
+    assert sorted(entries) == zoo.list_models(task="sentiment")
+    header = next(line for line in _section("Results").splitlines() if line.startswith("| entry |"))
+    negation, uci = (next(iter(recorded[c].values()))["test_examples"] for c in files)
+    assert f"({negation:,} test sentences)" in header and f"{uci} in test" in header

@@ -118,8 +118,9 @@ def test_export_translates_in_a_process_without_zoo(dates_run, tmp_path):
         texts = tf.constant({sources!r})
         greedy = [t.decode() for t in loaded.translate(texts)["translation"].numpy()]
         beam = [t.decode() for t in loaded.translate_beam(texts)["translation"].numpy()]
-        state = loaded.initial_state(texts)["states"]
-        step = loaded.decode_step(tf.fill([4], {dates_run.preprocessor.target.start_id}), state)
+        state = loaded.initial_state(texts)
+        state = [state[f"state_{{i}}"] for i in range(len(state))]
+        step = loaded.decode_step(tf.fill([4], {dates_run.preprocessor.target.start_id}), *state)
         print(json.dumps({{"greedy": greedy, "beam": beam, "logits": step["logits"].shape.as_list(),
                           "zoo": "zoo" in sys.modules}}))
     """)

@@ -347,8 +347,10 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: str, timeout: floa
 
 def test_distributed_chief_and_two_workers(tmp_path):
     out, port = str(tmp_path / "search"), _free_port()
+    # --overwrite on a new --out, as a script that always passes it does: the chief runs in OUT
+    # itself (there is nothing to replace), and the workers must write their trials there too.
     base = [*ZOO, "tune", "sentiment/bag_of_embeddings", "--data", SMALL, "--out", out, "--max-trials", "4",
-            "--epochs", "1", "--oracle", f"127.0.0.1:{port}"]
+            "--epochs", "1", "--oracle", f"127.0.0.1:{port}", "--overwrite"]
 
     def start(name, *flags):  # output to files: a full pipe nobody reads would block the process
         stdout, stderr = open(tmp_path / f"{name}.out", "w"), open(tmp_path / f"{name}.err", "w")
@@ -377,6 +379,8 @@ def test_distributed_chief_and_two_workers(tmp_path):
         assert len(attempts) == 1 and "finished" in attempts[0] and "error" not in attempts[0]
         assert attempts[0]["tuner_id"] == t["tuner_id"]
     assert "val_accuracy" in (tmp_path / "chief.out").read_text()
+    assert sorted(os.listdir(tmp_path)) == ["chief.err", "chief.out", "search", "worker0.err", "worker0.out",
+                                            "worker1.err", "worker1.out"]  # no search.overwrite
     for i in range(2):
         assert json.loads((tmp_path / f"worker{i}.out").read_text())["worker"] == f"worker{i}"
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import fcntl
 import gc
 import json
 import math
@@ -184,14 +185,10 @@ def _base_hyperparameters(spec, settings: TuneSettings):
 # ---------------------------------------------------------------------------
 
 def _rss_mb() -> float:
-    try:
-        import psutil
+    """The process's resident memory now (not its peak), in MiB."""
+    import psutil
 
-        return psutil.Process().memory_info().rss / 2**20
-    except ImportError:  # pragma: no cover
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def _now() -> str:
@@ -441,9 +438,7 @@ def _check_search_folder(out: str, settings: TuneSettings, overwrite: bool) -> N
     check_owned(out, "search", SEARCH_FILES, action="resume or replace")
     if overwrite or not os.path.exists(config_path):
         return
-    previous = read_json(config_path, "search config")
-    wanted = json.loads(json.dumps(settings.search_key(), default=str))
-    if not isinstance(previous, dict) or previous.get("search") != wanted:
+    if not _holds_search(out, settings):
         raise RunDirError(f"{out} holds a search with other settings; resume it with the same "
                           "settings, choose another --out, or pass --overwrite")
 
@@ -555,15 +550,50 @@ def _swap_in(working: str, out: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _holds_search(folder: str, settings: TuneSettings) -> bool:
+    """Whether ``folder``'s tune_config.json is a search with these settings."""
+    path = os.path.join(folder, "tune_config.json")
+    if not os.path.exists(path):
+        return False
+    previous = read_json(path, "search config")
+    return isinstance(previous, dict) and previous.get("search") == json.loads(
+        json.dumps(settings.search_key(), default=str))
+
+
+def _lock_held(folder: str) -> bool | None:
+    """Whether a process holds ``folder``'s lock now (None: no lock file there)."""
+    try:
+        fd = os.open(os.path.join(folder, LOCK), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the probe's shared lock, if it got it
+    return False
+
+
+def _chief_folder(out: str, overwrite: bool, settings: TuneSettings) -> str:
+    """The folder a worker's chief runs in: ``OUT``, or ``OUT.overwrite`` when the chief
+    replaces an earlier search. The chief holds its folder's lock while it serves trials."""
+    side = out + OVERWRITE_SUFFIX
+    if not overwrite or not os.path.isdir(side):
+        return out
+    if _lock_held(side):
+        return side
+    if _lock_held(out):  # the chief runs in OUT itself: there was nothing to replace
+        return out
+    # No lock to be seen from here (the chief on another machine's file system): the side
+    # folder when it holds this very search (its chief wrote the config before listening).
+    return side if _holds_search(side, settings) else out
+
+
 def _clear_other_overwrite(working: str, settings: TuneSettings) -> None:
     """An interrupted overwrite with the same settings is resumed; one with other settings is
     cleared. Runs under the folder's lock, so it never clears a search another process runs."""
-    config_path = os.path.join(working, "tune_config.json")
-    if not os.path.exists(config_path):
-        return
-    previous = read_json(config_path, "search config")
-    if isinstance(previous, dict) and previous.get("search") == json.loads(json.dumps(settings.search_key(),
-                                                                                     default=str)):
+    if not os.path.exists(os.path.join(working, "tune_config.json")) or _holds_search(working, settings):
         return
     check_owned(working, "search", SEARCH_FILES, action="replace")
     for name in os.listdir(working):
@@ -616,11 +646,13 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
     prepared = _prepare(entry, data, settings_kwargs)
     settings = prepared.settings
 
-    working = out + OVERWRITE_SUFFIX if overwrite and os.path.isdir(out) and os.listdir(out) else out
-    if not chief_or_alone:  # a worker shares the chief's folder and lock
+    if not chief_or_alone:  # a worker writes its trials into the folder its chief runs in
+        distributed.wait_for_chief()
+        working = _chief_folder(out, overwrite, settings)
         search_tuner = _make_tuner(prepared, working, verbose)
         _search(search_tuner, prepared, working, verbose, tensorboard)
         return TuneResult(out, settings.objective, prepared.direction, [], None, None)
+    working = out + OVERWRITE_SUFFIX if overwrite and os.path.isdir(out) and os.listdir(out) else out
     if working != out and os.path.isdir(working) and os.listdir(working):
         # Left by an interrupted overwrite: zoo's own search folder, or refused.
         check_output_path(working, kind="search", overwrite=True, resumable=True, allowed_top=SEARCH_FILES)

@@ -463,17 +463,21 @@ class TranslationTask(Task):
             tokens = translator(ids[:, :longest])
             return {"translation": target.tf_decode(tokens), "token_ids": tokens}
 
-        def decode_step(tokens, states):
+        def decode_step(tokens, *states):
             logits, new = model.decode_step(tokens, tuple(states))
-            return {"logits": logits, "states": list(new)}
+            return {"logits": logits, **{f"state_{i}": s for i, s in enumerate(new)}}
 
         def initial_state(texts):
             state = model.initial_decoding_state(source.tf_encode(texts, preprocessor.source_length))
-            return {"states": list(state)}
+            return {f"state_{i}": s for i, s in enumerate(state)}
 
         texts = [tf.TensorSpec([None], tf.string, name="texts")]
-        state_specs = [tf.TensorSpec([None, *s.shape[1:]], s.dtype) for s in
-                       model.initial_decoding_state(tf.ones([1, 2], tf.int32))]
+        # Axes that change with the source length (encoder memory, its mask) are left open.
+        short, long = (model.initial_decoding_state(tf.ones([1, n], tf.int32)) for n in (2, 3))
+        state_specs = []
+        for i, (a, b) in enumerate(zip(short, long, strict=True)):
+            shape = [d if d == e else None for d, e in zip(a.shape[1:], b.shape[1:], strict=True)]
+            state_specs.append(tf.TensorSpec([None, *shape], a.dtype, name=f"state_{i}"))
         endpoints = {
             "serve": Endpoint(lambda t: run(greedy, t), texts, "texts: string [batch] -> translation: string "
                                                                "[batch]; token_ids: int32 [batch, length] (greedy)"),
@@ -481,9 +485,11 @@ class TranslationTask(Task):
             "translate_beam": Endpoint(lambda t: run(beam, t), texts,
                                        f"texts -> translation, token_ids (beam search, width {beam_width})"),
             "encode": Endpoint(encode, texts, "texts -> source_ids: int32 [batch, source_length]"),
-            "initial_state": Endpoint(initial_state, texts, "texts -> states: the decoder's initial state tuple"),
-            "decode_step": Endpoint(decode_step, [tf.TensorSpec([None], tf.int32, name="tokens"), state_specs],
-                                    "tokens: int32 [batch], states -> logits: float32 [batch, vocab], states"),
+            "initial_state": Endpoint(initial_state, texts, "texts -> state_0, state_1, ...: the decoder's "
+                                                            "initial state (recurrent states, then attention memory)"),
+            "decode_step": Endpoint(decode_step, [tf.TensorSpec([None], tf.int32, name="tokens"), *state_specs],
+                                    "tokens: int32 [batch], state_0, ... -> logits: float32 [batch, vocab], "
+                                    "state_0, ..."),
         }
         metadata = {"beam_width": beam_width, "start_id": target.start_id, "end_id": target.end_id,
                     "source_length": preprocessor.source_length, "target_length": preprocessor.target_length}
