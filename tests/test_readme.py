@@ -22,18 +22,18 @@ def _section(title: str) -> str:
 
 
 def _table(text: str, first_header: str) -> list[list[str]]:
-    """The rows (cells stripped) of the Markdown table in ``text`` whose first header cell is ``first_header``."""
-    lines = text.splitlines()
+    """The rows (cells stripped) of every Markdown table in ``text`` whose first header cell is ``first_header``."""
+    lines, rows, found = text.splitlines(), [], False
     for i, line in enumerate(lines):
         cells = _cells(line)
-        if cells and cells[0] == first_header:
-            rows = []
+        if cells and cells[0] == first_header and i + 1 < len(lines) and lines[i + 1].startswith("|---"):
+            found = True
             for row in lines[i + 2:]:
                 if not row.startswith("|"):
                     break
                 rows.append(_cells(row))
-            return rows
-    raise AssertionError(f"no table with first column {first_header!r}")
+    assert found, f"no table with first column {first_header!r}"
+    return rows
 
 
 def _cells(line: str) -> list[str]:

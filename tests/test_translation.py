@@ -134,3 +134,29 @@ def test_export_translates_in_a_process_without_zoo(dates_run, tmp_path):
     assert [p["translation"] for p in zoo.predict(export, sources)] == expected
     with pytest.raises(zoo.HyperparameterError, match="export again with --beam-width 5"):
         zoo.predict(export, sources, beam_width=5)
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband"])
+def test_tuning_on_val_bleu(tmp_path, tuner):
+    result = zoo.tune("translation/gru_attention", SMALL, str(tmp_path / "search"), tuner=tuner, max_trials=2,
+                      epochs=2, space={"units": [32, 64]}, overrides={"attention_units": 32},
+                      final_fit=tuner == "random", verbose=0, tensorboard=False)
+    assert result.objective == "val_bleu" and result.direction == "max"
+    assert result.trials and all(t["status"] == "COMPLETED" for t in result.trials)
+    assert all(0 <= t["score"] <= 100 for t in result.trials)
+    preset = json.load(open(result.preset_path))
+    assert preset["objective"] == "val_bleu" and preset["hyperparameters"]["units"] in (32, 64)
+    if tuner == "random":
+        assert set(result.final["test"]) >= {"bleu", "chrf", "exact_match"}
+
+
+def test_tuning_experiment_file_is_valid():
+    from zoo.tuning import load_config
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for name in ("tune_translation_dates.toml", "tune_translation_ted.toml"):
+        config = load_config(os.path.join(root, "experiments", name))
+        spec = zoo.get(config["entry"])
+        known = set(spec.space()) | set(spec.task.preprocessing_options)
+        assert set(config.get("set", {})) | set(config.get("space", {})) <= known, name
+        assert config["objective"] in spec.task.objectives

@@ -432,6 +432,7 @@ def test_config_file_with_overriding_flags(tmp_path, capsys):
     (["--worker"], "--worker needs --oracle HOST:PORT"),
     (["--chief", "--worker", "--oracle", "h:1"], "choose --chief or --worker, not both"),
     (["--worker", "--oracle", "nohost"], "--oracle expects HOST:PORT"),
+    (["--chief", "--oracle", "127.0.0.1:1", "--tuner-id", "w1"], "--tuner-id names a worker"),
     (["--space", "units="], "--space units= lists no values"),
     (["--max-trials", "0"], "max_trials must be a positive integer"),
 ])
@@ -442,3 +443,17 @@ def test_bad_tune_flags(tmp_path, capsys, monkeypatch, argv, message):
     assert code == 2 and message in err
     for var in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         monkeypatch.delenv(var, raising=False)
+
+
+def test_worker_without_chief_waits_then_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_CHIEF_TIMEOUT", "1")
+    try:
+        started = time.monotonic()
+        code, _, err = _cli(capsys, "tune", "sentiment/gru", "--data", SMALL, "--out", str(tmp_path / "s"),
+                            "--worker", "--oracle", f"127.0.0.1:{_free_port()}", "--tuner-id", "w1")
+        assert code == 2 and "no chief answers at 127.0.0.1" in err and "ZOO_CHIEF_TIMEOUT" in err
+        assert time.monotonic() - started >= 1
+        assert not os.path.exists(tmp_path / "s")  # nothing written
+    finally:
+        for var in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+            monkeypatch.delenv(var, raising=False)

@@ -91,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the main job on built-in data: train, compare with the control, tune, export")
     p.add_argument("--out", default="runs/demo", help="folder for the runs and the export (default runs/demo)")
-    p.add_argument("--data", default="builtin:negation", help="data spec (default builtin:negation)")
+    p.add_argument("--data", default="builtin:negation", help="sentiment data spec (default builtin:negation)")
+    p.add_argument("--translation-data", default="builtin:dates,n=4000",
+                   help="translation data spec (default builtin:dates,n=4000)")
     p.add_argument("--overwrite", action="store_true")
 
     p = sub.add_parser("export", help="export a run as a SavedModel serving raw inputs")
@@ -178,7 +180,8 @@ DEMO_TEXTS = ("the film was good , not bad", "the film was bad , not good",
 
 
 def _cmd_demo(zoo, args) -> None:
-    """Train two recurrent entries and the order-blind control, tune one, export the best."""
+    """Train two recurrent entries and the order-blind control, tune one, export the best; then
+    train, export and run a translator."""
     from .folders import check_output_path
 
     if os.path.exists(args.out) and not args.overwrite:
@@ -210,6 +213,29 @@ def _cmd_demo(zoo, args) -> None:
     print(f"\nExported {best} to {export_dir}; its predictions:\n")
     results = zoo.predict(export_dir, list(DEMO_TEXTS))
     print(_predictions_table(runs[best].task, results))
+    _demo_translation(zoo, args)
+
+
+DEMO_SOURCES = ("March 3, 2021", "3.3.21", "the fourth of july , nineteen seventy six",
+                "on saturday , the first of january in the year two thousand")
+
+
+def _demo_translation(zoo, args) -> None:
+    """Many-to-many: train the attention translator, export it, translate from the export."""
+    name = "translation/gru_attention"
+    print(f"zoo demo: training {name} on {args.translation_data}", file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        run = zoo.train(name, args.translation_data, os.path.join(args.out, name.replace("/", "_")),
+                        overwrite=args.overwrite, verbose=2)
+    export_dir = zoo.export(run, os.path.join(args.out, "export_translation"), overwrite=args.overwrite)
+    test = run.metrics["test"]
+    print(f"\nTranslation, {name} on {args.translation_data} (test split, greedy decoding):\n")
+    print(text_table([[name, zoo.get(name).kind, f"{test['bleu']:.2f}", f"{test['chrf']:.2f}",
+                       f"{test['exact_match']:.4f}", str(run.metrics["epochs_trained"]),
+                       f"{run.metrics['train_seconds']:.1f}"]],
+                     ["entry", "kind", "BLEU", "chrF", "exact match", "epochs", "train s"]))
+    print(f"\nExported to {export_dir}; its translations (decoding runs inside the SavedModel):\n")
+    print(_predictions_table(run.task, zoo.predict(export_dir, list(DEMO_SOURCES))))
 
 
 def _read_inputs(task, args) -> list:

@@ -4,7 +4,8 @@ A search is a folder::
 
     OUT/
       tune_config.json     what was asked (entry, data, tuner, budget, objective, space)
-      search/              keras-tuner's project: oracle.json, trial_*/ (trial.json, zoo_trial.json,
+      search/              keras-tuner's project: oracle.json, trial_*/ (trial.json; zoo_trial.json: each
+                           attempt at the trial, its start and end, and the epoch history; the
                            checkpoint of the best few trials only)
       tensorboard/         per-trial logs with HParams (TensorFlow backend)
       trials.csv, trials.json, objective.png
@@ -15,6 +16,8 @@ Run the same call again with the same ``out`` and it resumes: finished trials
 are kept, a trial cut off by a kill runs again from its start. A trial that
 fails (NaN loss, out of memory, an impossible combination) is recorded as
 failed with its reason and the search goes on, up to ``max_consecutive_failures``.
+Each trial is seeded right before its model is built, as ``zoo train`` is, so a trial
+with fixed values is the run ``zoo train`` makes with them, and a rerun trial repeats itself.
 """
 
 from __future__ import annotations
