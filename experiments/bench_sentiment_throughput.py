@@ -100,14 +100,17 @@ this process may use). The JSON also records, per setting, the zoo's
 ``steps_per_execution``, its bucket lengths, and the mean padded length of a
 batch for each way of feeding.
 
-``--extra`` adds diagnostic variants (A/B of the zoo's choices), e.g.
-``zoo_spe1`` (the zoo's batches, ``steps_per_execution`` 1), ``keras_spe``
-(the hand-written model on the padded array with the zoo's
-``steps_per_execution``), ``zoo_exact`` (the zoo with every batch cut to its
-own longest text instead of a bucket), ``zoo_batchq`` (buckets at quantiles of
-the batches' longest texts, not of the texts' lengths), ``zoo_xla`` (the zoo
-with the train step compiled by XLA, ``jit_compile=True``: one compilation per
-bucket length).
+``--extra`` adds diagnostic variants (A/B of the zoo's choices): ``zoo`` or
+``keras`` followed by flags, joined by ``_`` (``zoo_xla_noat``). For ``zoo``:
+``xla`` compiles the train step with XLA (``jit_compile=True``; Keras leaves
+it off on CPU-only machines; one compilation per bucket length), ``noat``
+turns tf.data autotuning off on the zoo's dataset (``Options.autotune``; its
+``prefetch(2)`` has nothing to tune), ``spe1`` uses ``steps_per_execution`` 1,
+``exact`` cuts every batch to its own longest text instead of a bucket,
+``batchq`` puts the buckets at quantiles of the batches' longest texts, not of
+the texts' lengths. For ``keras``: ``spe`` uses the zoo's
+``steps_per_execution``, ``noat`` feeds the padded array as a batched
+``tf.data`` dataset with autotuning off.
 
 Why the numbers differ
 ----------------------
@@ -164,7 +167,10 @@ LEARNING_RATE = 3e-3
 CLIPNORM = 1.0
 MAX_LENGTH = 256  # the sentiment task's default max_length: where texts are truncated
 MODELS = ("zoo", "keras", "torch_packed", "torch_unpacked", "torch_bucketed")
-EXTRAS = ("zoo_spe1", "keras_spe", "zoo_exact", "zoo_batchq", "zoo_xla")
+EXTRA_FLAGS = {  # --extra names: a base model and flags joined by "_", e.g. zoo_xla_noat
+    "zoo": ("xla", "noat", "spe1", "exact", "batchq"),
+    "keras": ("spe", "noat"),
+}
 SETTINGS = ("negation", "long", "real")
 REAL_SOURCES = ("rt-sentences", "uci", "lognormal")
 LOGNORMAL = {"median": 20.0, "p90": 60.0}  # movie-review-like token lengths, the fallback of ``real``
@@ -178,6 +184,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "batches for negation (150) and real (62 for rt-sentences), 40 for long)")
     parser.add_argument("--warmup-runs", type=int, default=1,
                         help="untimed runs over the timed data per model first (default 1)")
+    parser.add_argument("--long-steps", type=int, default=40,
+                        help="training steps per timed run of the long setting when --steps is not given "
+                             "(default 40)")
     parser.add_argument("--length", type=int, default=200, help="positions of the long setting (default 200)")
     parser.add_argument("--vocab", type=int, default=20000,
                         help="vocabulary of the long and real settings (default 20000)")
@@ -190,7 +199,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--settings", default=",".join(SETTINGS),
                         help=f"comma-separated subset of {','.join(SETTINGS)}")
     parser.add_argument("--extra", default="",
-                        help=f"comma-separated diagnostic variants to add: {','.join(EXTRAS)}")
+                        help="comma-separated diagnostic variants to add, e.g. zoo_xla,zoo_noat,keras_spe "
+                             "(see the module docstring)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
     parser.add_argument("--out", help="write every timing and the medians as JSON to this path")
     args = parser.parse_args(argv)
@@ -329,11 +339,12 @@ def take(data: Data, steps: int):
 # ---------------------------------------------------------------------------
 
 def zoo_runner(model, task, preprocessor, steps_per_execution: int, *, buckets: str = "zoo",
-               jit_compile: bool | None = None):
+               jit_compile: bool | None = None, autotune: bool = True):
     """Train as ``zoo.fitting.fit`` does: ``task.fit_data`` batches, the fit path's NaN
     guard, no shuffling by Keras (the batches come shuffled), ``steps_per_execution`` as
     the fit path picks it for the timed epoch. ``jit_compile`` True compiles the
-    train step with XLA (diagnostics only: the fit path leaves Keras's default). ``buckets`` other than "zoo" swaps
+    train step with XLA and ``autotune`` False turns tf.data autotuning off on the
+    dataset (diagnostics only: the fit path does neither). ``buckets`` other than "zoo" swaps
     ``zoo.batching.bucket_lengths`` while the batches are made (diagnostics only)."""
     from zoo import batching, fitting
 
@@ -360,8 +371,9 @@ def zoo_runner(model, task, preprocessor, steps_per_execution: int, *, buckets: 
     def run(x, y, examples):
         if state["examples"] is not examples:  # new data: its batches are set up once, as fit does
             data = fit_data(examples)
-            state.update(examples=examples, data=data, steps=data.steps)
-        model.fit(state["data"].x, epochs=1, shuffle=False, verbose=0, callbacks=[guard])
+            state.update(examples=examples, data=data, steps=data.steps,
+                         x=data.x if autotune else without_autotune(data.x))
+        model.fit(state["x"], epochs=1, shuffle=False, verbose=0, callbacks=[guard])
 
     run.state = state
     return run
@@ -386,12 +398,31 @@ def batch_quantile_buckets(lengths, padded_length: int, max_buckets: int = 4):
     return sorted({min(padded_length, max(8, int(math.ceil(q / 8) * 8))) for q in qs} | {padded_length})
 
 
-def keras_runner(model, steps_per_execution: int | None = None):
+def without_autotune(dataset):
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
+def keras_runner(model, steps_per_execution: int | None = None, autotune: bool = True):
+    """Plain ``model.fit`` on the padded arrays (``autotune`` False: the same batches as a
+    ``tf.data`` dataset with autotuning off, diagnostics only)."""
+    state: dict[str, Any] = {"x": None}
+    if steps_per_execution is not None:
+        model.steps_per_execution = steps_per_execution
+
     def run(x, y, examples):
-        if steps_per_execution is not None and model.steps_per_execution != steps_per_execution:
-            model.steps_per_execution = steps_per_execution
-            model.train_function = None
-        model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, shuffle=False, verbose=0)
+        if autotune:
+            model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, shuffle=False, verbose=0)
+            return
+        if state["x"] is not x:
+            import tensorflow as tf
+
+            state.update(x=x, dataset=without_autotune(
+                tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH_SIZE).prefetch(2)))
+        model.fit(state["dataset"], epochs=1, shuffle=False, verbose=0)
     return run
 
 
@@ -546,20 +577,18 @@ def bench_setting(name: str, data: Data, steps: int, args, timings: list[dict]) 
     if params["zoo"] != params["keras"]:
         raise SystemExit(f"the hand-written Keras model is not the zoo's shape: {params}")
     for extra in extras:
-        if extra == "zoo_spe1":
-            runners[extra] = zoo_runner(build_zoo(vocab, length), task, data.preprocessor, 1)
-        elif extra == "zoo_exact":
-            runners[extra] = zoo_runner(build_zoo(vocab, length), task, data.preprocessor, zoo_spe,
-                                        buckets="exact")
-        elif extra == "zoo_batchq":
-            runners[extra] = zoo_runner(build_zoo(vocab, length), task, data.preprocessor, zoo_spe,
-                                        buckets="batchq")
-        elif extra == "zoo_xla":
-            runners[extra] = zoo_runner(build_zoo(vocab, length), task, data.preprocessor, zoo_spe, jit_compile=True)
-        elif extra == "keras_spe":
-            runners[extra] = keras_runner(build_keras(vocab, length), steps_per_execution=zoo_spe)
+        base, *flags = extra.split("_")
+        if base not in EXTRA_FLAGS or not flags or set(flags) - set(EXTRA_FLAGS[base]) or extra in runners:
+            raise SystemExit(f"unknown --extra {extra!r}: zoo_ with {', '.join(EXTRA_FLAGS['zoo'])} "
+                             f"or keras_ with {', '.join(EXTRA_FLAGS['keras'])}")
+        if base == "zoo":
+            buckets = "exact" if "exact" in flags else "batchq" if "batchq" in flags else "zoo"
+            runners[extra] = zoo_runner(build_zoo(vocab, length), task, data.preprocessor,
+                                        1 if "spe1" in flags else zoo_spe, buckets=buckets,
+                                        jit_compile=True if "xla" in flags else None, autotune="noat" not in flags)
         else:
-            raise SystemExit(f"unknown --extra {extra!r}; choose from {', '.join(EXTRAS)}")
+            runners[extra] = keras_runner(build_keras(vocab, length), zoo_spe if "spe" in flags else None,
+                                          autotune="noat" not in flags)
         params[extra] = params["zoo"]
 
     for model, run in runners.items():
@@ -702,7 +731,7 @@ def main(argv=None) -> int:
             data = negation_data(None if args.steps is None else args.steps * BATCH_SIZE)
             steps = args.steps or len(data.x) // BATCH_SIZE  # default: one epoch of full batches
         elif name == "long":
-            steps = args.steps or 40
+            steps = args.steps or args.long_steps
             data = long_data(steps * BATCH_SIZE, args.length, args.vocab)
         else:
             data = real_data(args.steps, args.vocab, args.real_source, args.real_cache_dir)
@@ -719,7 +748,8 @@ def main(argv=None) -> int:
             "machine": info,
             "settings": {"repeats": args.repeats, "steps": args.steps, "warmup_runs": args.warmup_runs,
                          "batch_size": BATCH_SIZE, "threads": args.threads, "quick": args.quick,
-                         "long_length": args.length, "vocab": args.vocab, "real_source": args.real_source,
+                         "long_length": args.length, "long_steps": args.long_steps, "vocab": args.vocab,
+                         "real_source": args.real_source,
                          "settings": settings, "order": list(MODELS), "extra": args.extra,
                          "embedding_dim": EMBEDDING_DIM, "units": UNITS,
                          "learning_rate": LEARNING_RATE, "clipnorm": CLIPNORM},

@@ -116,6 +116,23 @@ class TrainedModel:
         return export_saved_model(self, path, overwrite=overwrite, **options)
 
 
+def _load_uncompiled(file: str, config: dict, name: str, error: Exception):
+    """A model saved under another backend may name that backend's optimizer class (torch's Adam):
+    load the weights without it, and compile as the entry does."""
+    import keras
+
+    try:
+        model = keras.saving.load_model(file, compile=False)
+        if name == MODEL[:-6] and config.get("entry"):
+            from .training import build
+
+            fresh = build(config["entry"], **config.get("hyperparameters", {}), **config.get("problem", {}))
+            model.compile(**fresh._compile_config.config)
+        return model
+    except Exception:
+        raise RunDirError(f"{file}: cannot load the model ({type(error).__name__}: {error})") from None
+
+
 def load(path: str) -> TrainedModel:
     """Load a run directory written by ``zoo train`` / :meth:`TrainedModel.save`."""
     import keras
@@ -147,7 +164,7 @@ def load(path: str) -> TrainedModel:
         try:
             models[name] = keras.saving.load_model(file)
         except Exception as exc:
-            raise RunDirError(f"{file}: cannot load the model ({type(exc).__name__}: {exc})") from None
+            models[name] = _load_uncompiled(file, config, name, exc)
     expected = config.get("problem")
     if expected is not None and preprocessor.problem() != expected:
         raise RunDirError(f"{path}: {PREPROCESSING}/ does not match the model (the model was built for "
