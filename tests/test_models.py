@@ -35,13 +35,13 @@ def _numbers(predictions):
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_entry_trains_saves_reloads_and_exports(name, tmp_path):
     task = zoo.get(name).task
-    inputs = list(task.sample_inputs)
+    inputs = task.samples()
     run = zoo.train(name, task.smoke_data, str(tmp_path / "run"), epochs=1, batch_size=32, verbose=0)
     assert len(run.history["loss"]) == 1 and np.isfinite(run.history["loss"][0])
     assert set(run.metrics["test"]) >= set(task.metrics)
 
     before = run.predict(inputs)
-    assert [p["input"] for p in before] == inputs and all("output" in p for p in before)
+    assert len(before) == len(inputs) and all("input" in p and "output" in p for p in before)
 
     loaded = zoo.load(run.path)
     for saved, restored in zip(run.model.get_weights(), loaded.model.get_weights(), strict=True):
@@ -60,7 +60,7 @@ def test_entry_trains_saves_reloads_and_exports(name, tmp_path):
 
 def test_sentiment_export_tokenizes_like_python(small_run, tmp_path):
     """The graph tokenizer and the Python tokenizer agree id for id."""
-    texts = list(small_run.task.sample_inputs)
+    texts = small_run.task.samples()
     served = tf.saved_model.load(zoo.export(small_run, str(tmp_path / "export")))
     ids = served.tokenize(tf.constant(texts))["token_ids"].numpy()
     np.testing.assert_array_equal(ids, small_run.preprocessor.encode_texts(texts))

@@ -153,6 +153,10 @@ class Task:
         also written into every export's metadata."""
         return {}
 
+    def samples(self) -> list:
+        """Raw inputs for the registry-wide tests (and the docs): ``sample_inputs`` by default."""
+        return list(self.sample_inputs)
+
     def predict_outputs(self, model, preprocessor, inputs: Sequence, batch_size: int) -> dict[str, Any]:
         """Raw outputs (arrays) for raw inputs, with the same keys as the ``serve`` endpoint."""
         raise NotImplementedError
@@ -199,7 +203,7 @@ def register_task(task_class: type[Task]) -> type[Task]:
     return task_class
 
 
-_BUILTIN_TASKS = ("sentiment", "translation")
+_BUILTIN_TASKS = ("sentiment", "translation", "video_labeling")
 
 
 def _ensure_loaded() -> None:

@@ -1,0 +1,536 @@
+"""Video labeling, the synced many-to-many task: a label for every frame (or step) of a clip.
+
+A clip is ``[T, H, W, C]`` uint8 frames, or ``[T, F]`` float feature vectors (precomputed CNN
+features, sensor readings); the output is one label per step, aligned with the input.
+Entries: ``lstm`` (unidirectional, so it can label online, frame by frame, and is exported
+with a streaming ``step`` endpoint), ``bigru`` (bidirectional: the whole clip informs each
+label), ``conv_lstm`` (``ConvLSTM2D`` over the frames, keeping the spatial layout) and the
+control ``frame_classifier``, which labels each frame alone with the same frame encoder:
+on ``builtin:moving_shapes``, where a label depends on motion, it cannot tell "still" from
+"moving" and every recurrent entry has to beat it.
+
+Clips of different lengths are right-padded and masked: padded steps carry zero weight in
+the loss, never count in a metric, and never change the output on a real step (tested).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from .._registry import register_model
+from ..batching import length_batched
+from ..data import Splits, parse_spec
+from ..errors import DataError, HyperparameterError
+from ..metrics import macro_f1
+from ..recurrent import optimizer
+from . import Endpoint, FitData, Serving, Task, register_task
+
+Example = tuple[np.ndarray, list[str]]  # (frames [T, ...], one label per frame)
+VALIDATION_SEGMENT_LIMIT = 256  # validation clips scored at each epoch end for val_edit
+KINDS = ("lstm", "bigru", "conv_lstm", "frame")
+
+
+# ---------------------------------------------------------------------------
+# Preprocessing
+# ---------------------------------------------------------------------------
+
+class ClipPreprocessor:
+    """Label names, the shape of one step and the longest clip: all that lies between raw clips
+    and the model. Frames stay uint8 up to the model, which rescales them itself, so an export
+    takes the raw frames."""
+
+    def __init__(self, label_names: Sequence[str], step_shape: Sequence[int], max_length: int,
+                 options: dict[str, Any] | None = None):
+        self.label_names = list(label_names)
+        self.step_shape = tuple(int(d) for d in step_shape)
+        self.max_length = int(max_length)
+        self.options = dict(options or {})
+        self._index = {name: i for i, name in enumerate(self.label_names)}
+
+    @property
+    def images(self) -> bool:
+        return len(self.step_shape) == 3
+
+    def problem(self) -> dict[str, Any]:
+        return {"num_classes": len(self.label_names), "step_shape": list(self.step_shape),
+                "max_length": self.max_length}
+
+    def check_clip(self, clip, where: str) -> np.ndarray:
+        clip = np.asarray(clip)
+        if clip.ndim != len(self.step_shape) + 1 or tuple(clip.shape[1:]) != self.step_shape:
+            raise DataError(f"{where}: a clip of shape {tuple(clip.shape)} does not fit this model, which reads "
+                            f"[frames, {', '.join(map(str, self.step_shape))}]")
+        if len(clip) == 0:
+            raise DataError(f"{where}: a clip with no frames")
+        return clip
+
+    def encode_clips(self, clips: Sequence, where: str = "data") -> tuple[np.ndarray, np.ndarray]:
+        """Padded clips ``[N, T, ...]`` (truncated to ``max_length``) and their masks ``[N, T]``."""
+        clips = [self.check_clip(c, where)[: self.max_length] for c in clips]
+        length = max(len(c) for c in clips)
+        dtype = "uint8" if self.images else "float32"
+        out = np.zeros((len(clips), length, *self.step_shape), dtype=dtype)
+        mask = np.zeros((len(clips), length), dtype="float32")
+        for i, clip in enumerate(clips):
+            out[i, : len(clip)] = clip
+            mask[i, : len(clip)] = 1.0
+        return out, mask
+
+    def encode_labels(self, labels: Sequence[Sequence[str]], length: int, where: str = "data") -> np.ndarray:
+        unknown = sorted({label for row in labels for label in row if label not in self._index})
+        if unknown:
+            raise DataError(f"{where}: label(s) {', '.join(map(repr, unknown[:5]))} were not in the training "
+                            f"data; the model knows {', '.join(map(repr, self.label_names))}")
+        out = np.zeros((len(labels), length), dtype="int32")
+        for i, row in enumerate(labels):
+            row = row[: self.max_length]
+            out[i, : len(row)] = [self._index[label] for label in row]
+        return out
+
+    def save(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
+            json.dump({"labels": self.label_names, "step_shape": list(self.step_shape),
+                       "max_length": self.max_length, "options": self.options}, f, indent=2)
+
+    @classmethod
+    def load(cls, directory: str) -> ClipPreprocessor:
+        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        return cls(config["labels"], config["step_shape"], config["max_length"], config.get("options"))
+
+
+# ---------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------
+
+def spatial_soft_argmax(features):
+    """``[N, H, W, C]`` -> ``[N, 3C]``: per channel, the expected x and y (in -1..1) under a softmax
+    over positions, and the channel's maximum (is the feature there at all)."""
+    height, width, channels = features.shape[1], features.shape[2], features.shape[3]
+    flat = ops.reshape(features, (-1, height * width, channels))
+    weights = ops.softmax(flat, axis=1)
+    ys, xs = ops.meshgrid(ops.linspace(-1.0, 1.0, height), ops.linspace(-1.0, 1.0, width), indexing="ij")
+    x = ops.sum(weights * ops.reshape(xs, (1, -1, 1)), axis=1)
+    y = ops.sum(weights * ops.reshape(ys, (1, -1, 1)), axis=1)
+    return ops.concatenate([x, y, ops.max(flat, axis=1)], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="zoo.video_labeling")
+class FrameTagger(keras.Model):
+    """Per-step classifier over a clip: ``{"frames": [B, T, ...], "mask": [B, T]}`` -> ``[B, T, classes]``
+    probabilities. ``kind`` picks the sequence model: ``lstm``, ``bigru``, ``conv_lstm`` or
+    ``frame`` (no recurrence: the control).
+
+    Example::
+
+        model = zoo.build("video_labeling/lstm", num_classes=5, step_shape=[32, 32, 3])
+        probabilities = model({"frames": clips, "mask": masks})       # [B, T, 5]
+        probabilities, state = model.step(frame, model.initial_state(frame))   # online, one frame
+    """
+
+    def __init__(self, num_classes: int, step_shape: Sequence[int], kind: str = "lstm", units: int = 64,
+                 depth: int = 1, dropout: float = 0.0, encoder_filters: int = 16, encoder_dim: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        if kind not in KINDS:
+            raise HyperparameterError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        step_shape = tuple(int(d) for d in step_shape)
+        if kind == "conv_lstm" and len(step_shape) != 3:
+            raise HyperparameterError("video_labeling/conv_lstm reads frames [T, H, W, C]; this data has feature "
+                                      f"vectors of shape {list(step_shape)}: use video_labeling/lstm or bigru")
+        self.config_values = dict(num_classes=num_classes, step_shape=list(step_shape), kind=kind, units=units,
+                                  depth=depth, dropout=dropout, encoder_filters=encoder_filters,
+                                  encoder_dim=encoder_dim)
+        self.kind, self.step_shape, self.units = kind, step_shape, units
+        self.images = len(step_shape) == 3
+        self.rescale = layers.Rescaling(1.0 / 255, name="rescale") if self.images else None
+        self.encoder_layers: list = []
+        self.convs: list = []
+        if self.images and kind != "conv_lstm":
+            # Motion is a change of place, so the frame encoder reports places: each feature map's
+            # spatial softmax gives an expected (x, y) (Levine et al. 2016, "spatial soft-argmax"),
+            # and its maximum says whether the feature is present at all.
+            self.convs = [
+                layers.Conv2D(encoder_filters, 3, padding="same", activation="relu", name="encoder_conv_0"),
+                layers.Conv2D(encoder_filters, 3, padding="same", name="encoder_conv_1"),
+            ]
+        if kind != "conv_lstm":
+            self.encoder_layers.append(layers.Dense(encoder_dim, activation="relu", name="encoder_dense"))
+        self.dropout_layer = layers.Dropout(dropout, name="dropout")
+        self.sequence_layers: list = []
+        for i in range(depth):
+            if kind == "lstm":
+                self.sequence_layers.append(layers.LSTM(units, return_sequences=True, name=f"lstm_{i}"))
+            elif kind == "bigru":
+                self.sequence_layers.append(layers.Bidirectional(layers.GRU(units, return_sequences=True),
+                                                                 name=f"bidirectional_gru_{i}"))
+            elif kind == "conv_lstm":
+                self.sequence_layers.append(layers.ConvLSTM2D(encoder_filters, 3, strides=2 if i == 0 else 1,
+                                                              padding="same", return_sequences=True,
+                                                              name=f"conv_lstm_{i}"))
+            else:
+                self.sequence_layers.append(layers.Dense(units, activation="relu", name=f"frame_dense_{i}"))
+        self.pool = layers.GlobalAveragePooling2D(name="pool") if kind == "conv_lstm" else None
+        self.classifier = layers.Dense(num_classes, activation="softmax", name="classifier")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.config_values}
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        frames = ops.zeros((1, 2, *self.step_shape), dtype="uint8" if self.images else "float32")
+        self.call({"frames": frames, "mask": ops.ones((1, 2))})  # creates every sublayer's weights
+        super().build(input_shape)
+
+    def _encode_frames(self, frames, training=False):
+        """``[B, T, ...]`` -> ``[B, T, D]`` (or ``[B, T, h, w, c]`` for conv_lstm), frame by frame."""
+        x = ops.cast(frames, "float32")
+        if self.rescale is not None:
+            x = self.rescale(x)
+        if not self.encoder_layers:
+            return x
+        batch, steps = ops.shape(x)[0], ops.shape(x)[1]
+        flat = ops.reshape(x, (-1, *self.step_shape))
+        if self.convs:
+            for layer in self.convs:
+                flat = layer(flat, training=training)
+            flat = spatial_soft_argmax(flat)
+        for layer in self.encoder_layers:
+            flat = layer(flat, training=training)
+        return ops.reshape(flat, (batch, steps, flat.shape[-1]))
+
+    def call(self, inputs, training: bool = False):
+        mask = ops.cast(inputs["mask"], "bool")
+        x = self.dropout_layer(self._encode_frames(inputs["frames"], training), training=training)
+        for layer in self.sequence_layers:
+            x = layer(x, mask=mask, training=training) if self.kind != "frame" else layer(x)
+        if self.pool is not None:
+            batch, steps = ops.shape(x)[0], ops.shape(x)[1]
+            x = ops.reshape(self.pool(ops.reshape(x, (-1, *x.shape[2:]))), (batch, steps, x.shape[-1]))
+        return self.classifier(self.dropout_layer(x, training=training))
+
+    # -- streaming: one frame at a time (unidirectional entries) ----------
+    @property
+    def streams(self) -> bool:
+        return self.kind in ("lstm", "frame")
+
+    def initial_state(self, frame) -> tuple:
+        """Zero states for a batch of single frames ``[B, ...]`` (empty for the control)."""
+        batch = ops.shape(frame)[0]
+        if self.kind != "lstm":
+            return ()
+        return tuple(ops.zeros((batch, self.units)) for _ in range(2 * len(self.sequence_layers)))
+
+    def step(self, frame, state) -> tuple:
+        """Probabilities ``[B, classes]`` for one frame per clip, and the new state."""
+        if not self.streams:
+            raise HyperparameterError(f"{self.kind} reads the whole clip; only lstm and frame_classifier stream")
+        x = self._encode_frames(ops.expand_dims(frame, 1))[:, 0]
+        new = []
+        for i, layer in enumerate(self.sequence_layers):
+            if self.kind == "lstm":
+                x, s = layer.cell(x, list(state[2 * i: 2 * i + 2]))
+                new.extend(s)
+            else:
+                x = layer(x)
+        return self.classifier(x), tuple(new)
+
+
+# ---------------------------------------------------------------------------
+# The task
+# ---------------------------------------------------------------------------
+
+def _predict_clips(model, preprocessor, clips: Sequence, batch_size: int) -> list[np.ndarray]:
+    """Per-frame probabilities ``[T_i, classes]`` for each clip, batched by length."""
+    clips = [preprocessor.check_clip(c, "input")[: preprocessor.max_length] for c in clips]
+    order = np.argsort([len(c) for c in clips], kind="stable")
+    out: list[np.ndarray] = [None] * len(clips)  # type: ignore[list-item]
+    for start in range(0, len(clips), batch_size):
+        rows = order[start:start + batch_size]
+        frames, mask = preprocessor.encode_clips([clips[i] for i in rows])
+        probs = ops.convert_to_numpy(model({"frames": frames, "mask": mask}, training=False))
+        for j, i in enumerate(rows):
+            out[i] = probs[j, : len(clips[i])]
+    return out
+
+
+def clip_scores(predicted: Sequence[Sequence[int]], true: Sequence[Sequence[int]]) -> dict[str, float]:
+    """Frame accuracy, macro F1 over frames, and the segment scores (edit, F1@10/25/50)."""
+    from ..metrics import segment_scores
+
+    flat_pred = np.concatenate([np.asarray(p) for p in predicted]) if predicted else np.zeros(0)
+    flat_true = np.concatenate([np.asarray(t) for t in true]) if true else np.zeros(0)
+    scores = {"frame_accuracy": float(np.mean(flat_pred == flat_true)) if len(flat_true) else float("nan"),
+              "macro_f1": macro_f1(flat_true, flat_pred)}
+    scores.update(segment_scores(list(zip(predicted, true, strict=True))))
+    return scores
+
+
+class ValidationSegments(keras.callbacks.Callback):
+    """At each epoch end, label a fixed validation subset and log ``val_edit`` and ``val_f1@50``
+    (``val_frame_accuracy`` comes from Keras's masked metric)."""
+
+    def __init__(self, preprocessor, examples: Sequence[Example], batch_size: int):
+        super().__init__()
+        self.preprocessor, self.batch_size = preprocessor, batch_size
+        self.examples = list(examples)[:VALIDATION_SEGMENT_LIMIT]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or not self.examples:
+            return
+        probs = _predict_clips(self.model, self.preprocessor, [c for c, _ in self.examples], self.batch_size)
+        truth = [self.preprocessor.encode_labels([labels], len(p))[0] for p, (_, labels) in
+                 zip(probs, self.examples, strict=True)]
+        scores = clip_scores([p.argmax(-1) for p in probs], truth)
+        logs.update({"val_edit": scores["edit"], "val_f1@50": scores["f1@50"]})
+
+
+class NamedClip(np.ndarray):
+    """A clip read from a file, which remembers the file's name (for predictions' ``input``)."""
+
+    name: str = ""
+
+
+@register_task
+class VideoLabelingTask(Task):
+    name = "video_labeling"
+    kind = "synced many-to-many"
+    description = "Video labeling: a label for every frame (or step) of a clip."
+    input_description = "clips: uint8 frames [T, H, W, C] (or float features [T, F]); on the command line, " \
+                        ".npy or video files"
+    output_description = "per-frame class probabilities and labels, one per input frame"
+    metrics = ("frame_accuracy", "macro_f1", "edit", "f1@10", "f1@25", "f1@50", "loss")
+    objective = "val_frame_accuracy"
+    objectives: ClassVar[dict[str, str]] = {"val_frame_accuracy": "max", "val_edit": "max", "val_f1@50": "max",
+                                            "val_loss": "min"}
+    default_problem: ClassVar[dict[str, Any]] = {"num_classes": 6, "step_shape": [32, 32, 3], "max_length": 64}
+    data_kinds = ("builtin", "frames", "steps", "tfds")
+    default_epochs = 30
+    default_batch_size = 32
+    patience = 5
+    smoke_data = "builtin:moving_shapes,n=120"
+    sample_inputs: ClassVar[tuple] = ()  # clips: made from the smoke data (see samples)
+    input_name = "CLIP_FILE"
+
+    def declare_preprocessing(self, hp) -> None:
+        hp.Int("max_length", 2, 4096, default=512)  # longer clips are truncated
+
+    def load_data(self, spec: str) -> Splits[Example]:
+        parsed = parse_spec(spec, self.data_kinds)
+        if parsed.kind == "builtin":
+            from ..data.builtin_video import load_builtin_video
+
+            splits = load_builtin_video(parsed)
+        elif parsed.kind == "frames":
+            from ..data.frames import load_frames_dir
+
+            splits = load_frames_dir(parsed)
+        elif parsed.kind == "steps":
+            from ..data.frames import load_steps_csv
+
+            splits = load_steps_csv(parsed)
+        else:
+            from ..data.tfds_video import load_tfds_video
+
+            splits = load_tfds_video(parsed)
+        if not splits.train:
+            raise DataError(f"{spec}: no training clips")
+        return splits
+
+    def samples(self) -> list[np.ndarray]:
+        """A few clips of the smoke data, for the registry-wide tests."""
+        test = self.load_data(self.smoke_data).test
+        return [clip for clip, _ in test[:3]]
+
+    def fit_preprocessor(self, splits: Splits[Example], options: dict[str, Any]) -> ClipPreprocessor:
+        clips = [c for c, _ in splits.train]
+        shapes = {tuple(np.asarray(c).shape[1:]) for c in clips}
+        if len(shapes) != 1:
+            raise DataError(f"{splits.source}: clips of different frame shapes {sorted(shapes)[:3]}; "
+                            "one model reads one shape")
+        labels = splits.info.get("labels") or sorted({label for _, row in splits.train for label in row})
+        longest = max(len(c) for c in clips)
+        return ClipPreprocessor(labels, next(iter(shapes)), min(longest, options["max_length"]), options)
+
+    def load_preprocessor(self, directory: str) -> ClipPreprocessor:
+        return ClipPreprocessor.load(directory)
+
+    def _arrays(self, preprocessor, examples: Sequence[Example], where: str):
+        frames, mask = preprocessor.encode_clips([c for c, _ in examples], where)
+        for clip, labels in examples:
+            if len(labels) != len(clip):
+                raise DataError(f"{where}: a clip of {len(clip)} frames has {len(labels)} labels")
+        y = preprocessor.encode_labels([row for _, row in examples], frames.shape[1], where)
+        return {"frames": frames, "mask": mask}, y, mask
+
+    def fit_data(self, preprocessor, examples: Sequence[Example], where: str, *, batch_size: int,
+                 training: bool, seed: int = 0, epoch: int = 0) -> FitData:
+        if not examples:
+            raise DataError(f"{where}: no clips")
+        x, y, weights = self._arrays(preprocessor, examples, where)
+        lengths = weights.sum(axis=1).astype("int64")
+        return length_batched(x, y, lengths, sample_weight=weights, batch_size=batch_size,
+                              padded_length=x["mask"].shape[1], training=training, seed=seed, epoch=epoch)
+
+    def callbacks(self, model, preprocessor, validation: Sequence[Example], batch_size: int) -> list:
+        return [ValidationSegments(preprocessor, validation, batch_size)]
+
+    def evaluate(self, model, preprocessor, examples: Sequence[Example], batch_size: int, where: str
+                 ) -> dict[str, float]:
+        if not examples:
+            raise DataError(f"{where}: no clips to evaluate")
+        data = self.fit_data(preprocessor, examples, where, batch_size=batch_size, training=False)
+        logs = model.evaluate(data.x, verbose=0, return_dict=True)
+        probs = _predict_clips(model, preprocessor, [c for c, _ in examples], batch_size)
+        truth = [preprocessor.encode_labels([labels], len(p), where)[0]
+                 for p, (_, labels) in zip(probs, examples, strict=True)]
+        return {**clip_scores([p.argmax(-1) for p in probs], truth), "loss": float(logs["loss"]),
+                "examples": len(examples), "frames": int(sum(len(p) for p in probs))}
+
+    def read_inputs(self, values: Sequence[str]) -> list:
+        from ..data.frames import read_npy, read_video
+
+        clips = []
+        for value in values:
+            if not os.path.isfile(value):
+                raise DataError(f"clip file not found: {value}")
+            read = read_npy if value.lower().endswith(".npy") else read_video
+            clip = np.asarray(read(value, where="input")).view(NamedClip)
+            clip.name = value
+            clips.append(clip)
+        return clips
+
+    def prediction_meta(self, preprocessor) -> dict[str, Any]:
+        return {"labels": preprocessor.label_names}
+
+    def predict_outputs(self, model, preprocessor, inputs: Sequence, batch_size: int) -> dict[str, Any]:
+        return {"probabilities": _predict_clips(model, preprocessor, list(inputs), batch_size)}
+
+    def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
+        from ..metrics import segments
+
+        names = meta["labels"]
+        results = []
+        for clip, probs in zip(inputs, outputs["probabilities"], strict=True):
+            probs = np.asarray(probs)
+            labels = [names[i] for i in probs.argmax(-1)]
+            name = getattr(clip, "name", "") or f"clip of {len(clip)} frames"
+            results.append({"input": name, "output": labels, "labels": labels,
+                            "probability": [float(p) for p in probs.max(-1)],
+                            "segments": [[label, start, end] for label, start, end in segments(labels)]})
+        return results
+
+    def prediction_table(self, predictions):
+        rows = []
+        for p in predictions:
+            summary = ", ".join(f"{label} {start}-{end - 1}" for label, start, end in p["segments"])
+            rows.append([p["input"], str(len(p["labels"])), summary])
+        return ["input", "frames", "segments (label first-last frame)"], rows
+
+    def serving(self, model, preprocessor) -> Serving:
+        import tensorflow as tf
+
+        labels = tf.constant(preprocessor.label_names)
+        dtype = tf.uint8 if preprocessor.images else tf.float32
+
+        def serve(frames, lengths):
+            steps = tf.shape(frames)[1]
+            mask = tf.cast(tf.sequence_mask(lengths, steps), tf.float32)
+            probabilities = model({"frames": frames, "mask": mask}, training=False)
+            return {"probabilities": probabilities, "label": tf.gather(labels, tf.argmax(probabilities, -1)),
+                    "mask": mask}
+
+        clip_spec = [tf.TensorSpec([None, None, *preprocessor.step_shape], dtype, name="frames"),
+                     tf.TensorSpec([None], tf.int32, name="lengths")]
+        endpoints = {"serve": Endpoint(serve, clip_spec, "frames [batch, time, ...], lengths int32 [batch] -> "
+                                                         "probabilities [batch, time, classes], label string "
+                                                         "[batch, time], mask [batch, time]")}
+        if model.streams:
+            frame_spec = tf.TensorSpec([None, *preprocessor.step_shape], dtype, name="frame")
+            state = model.initial_state(tf.zeros([1, *preprocessor.step_shape], dtype))
+            state_specs = [tf.TensorSpec([None, *s.shape[1:]], s.dtype, name=f"state_{i}")
+                           for i, s in enumerate(state)]
+
+            def initial_state(frame):
+                return {f"state_{i}": s for i, s in enumerate(model.initial_state(frame))} or \
+                       {"empty": tf.zeros([tf.shape(frame)[0], 0])}
+
+            def step(frame, *states):
+                probabilities, new = model.step(frame, tuple(states))
+                return {"probabilities": probabilities,
+                        "label": tf.gather(labels, tf.argmax(probabilities, -1)),
+                        **{f"state_{i}": s for i, s in enumerate(new)}}
+
+            endpoints["initial_state"] = Endpoint(initial_state, [frame_spec], "frame [batch, ...] -> state_0, ...")
+            endpoints["step"] = Endpoint(step, [frame_spec, *state_specs],
+                                         "frame [batch, ...], state_0, ... -> probabilities [batch, classes], "
+                                         "label [batch], state_0, ...: label a stream online")
+        metadata = {"step_shape": list(preprocessor.step_shape), "max_length": preprocessor.max_length,
+                    "streaming": model.streams}
+        return Serving(endpoints, [], metadata)
+
+    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, **options) -> dict[str, Any]:
+        import tensorflow as tf
+
+        clips = [np.asarray(c) for c in inputs]
+        length = max(len(c) for c in clips)
+        dtype = np.uint8 if len(clips[0].shape) == 4 else np.float32
+        frames = np.zeros((len(clips), length, *clips[0].shape[1:]), dtype=dtype)
+        for i, clip in enumerate(clips):
+            frames[i, : len(clip)] = clip
+        out = loaded.serve(tf.constant(frames), tf.constant([len(c) for c in clips], tf.int32))
+        probs = out["probabilities"].numpy()
+        return {"probabilities": [probs[i, : len(c)] for i, c in enumerate(clips)]}
+
+
+# ---------------------------------------------------------------------------
+# Registry entries
+# ---------------------------------------------------------------------------
+
+def _tagger(hp, problem, *, name: str, kind: str, units: int = 64, depth: int = 1) -> FrameTagger:
+    values = dict(
+        units=hp.Int("units", 16, 512, step=16, default=units),
+        depth=hp.Int("depth", 1, 3, default=depth),
+        dropout=hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0),
+        encoder_filters=hp.Int("encoder_filters", 8, 64, step=8, default=16),
+        encoder_dim=hp.Int("encoder_dim", 16, 256, step=16, default=64),
+    )
+    model = FrameTagger(problem["num_classes"], problem["step_shape"], kind=kind, name=name.replace("/", "_"),
+                        **values)
+    model.build()
+    model.compile(optimizer=optimizer(hp),
+                  loss=keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"),
+                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="frame_accuracy")])
+    return model
+
+
+@register_model("video_labeling/lstm")
+def lstm(hp, problem):
+    """Frame encoder, unidirectional LSTM, per-frame softmax: labels online, frame by frame."""
+    return _tagger(hp, problem, name="video_labeling/lstm", kind="lstm")
+
+
+@register_model("video_labeling/bigru")
+def bigru(hp, problem):
+    """Frame encoder, bidirectional GRU, per-frame softmax: the whole clip informs each label."""
+    return _tagger(hp, problem, name="video_labeling/bigru", kind="bigru")
+
+
+@register_model("video_labeling/conv_lstm")
+def conv_lstm(hp, problem):
+    """ConvLSTM2D over the frames (spatial layout kept), pooled per frame, per-frame softmax."""
+    return _tagger(hp, problem, name="video_labeling/conv_lstm", kind="conv_lstm")
+
+
+@register_model("video_labeling/frame_classifier")
+def frame_classifier(hp, problem):
+    """Control: each frame classified alone with the same frame encoder; blind to motion."""
+    return _tagger(hp, problem, name="video_labeling/frame_classifier", kind="frame")
