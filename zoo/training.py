@@ -86,7 +86,13 @@ def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides:
     model_values, _, problem_values = split_overrides(spec, overrides, allow_problem=True)
     problem = dict(spec.task.default_problem)
     for key, value in problem_values.items():
-        problem[key] = hparams.positive_int(key, value, name)
+        if isinstance(problem[key], list):  # a shape, e.g. step_shape=[32, 32, 3] or "32,32,3"
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not items:
+                raise HyperparameterError(f"{key} for {name} must be a list of positive integers, got {value!r}")
+            problem[key] = [hparams.positive_int(key, v.strip() if isinstance(v, str) else v, name) for v in items]
+        else:
+            problem[key] = hparams.positive_int(key, value, name)
     hp = hparams.resolve(name, spec.space(), model_values)
     return spec.builder(hp, problem)
 
