@@ -12,6 +12,17 @@ import pytest
 SMALL = "builtin:negation,n=400"  # a few hundred examples: one quick epoch
 
 
+@pytest.fixture(autouse=True)
+def _isolated_tuner_environment():
+    """`zoo tune --chief/--worker` sets keras-tuner's KERASTUNER_* variables for its process; a test
+    that runs the command line in-process must not turn every later search into a worker."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("KERASTUNER_") or k == "ZOO_CHIEF_TIMEOUT"}
+    yield
+    for key in [k for k in os.environ if k.startswith("KERASTUNER_") or k == "ZOO_CHIEF_TIMEOUT"]:
+        del os.environ[key]
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """A sentiment/lstm run trained briefly on small built-in data, saved to disk."""

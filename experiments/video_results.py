@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Train the video-labeling entries with their defaults on one data spec and record the results.
+
+    python experiments/video_results.py --data builtin:moving_shapes --out experiments/results/video_moving_shapes.json
+
+Nothing but the defaults (what ``zoo train NAME --data SPEC`` gives a user), ``--seeds`` seeds
+each. Frame accuracy, macro F1 over frames, edit score and F1@{10,25,50} on the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+KEYS = ("frame_accuracy", "macro_f1", "edit", "f1@10", "f1@25", "f1@50")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="builtin:moving_shapes")
+    parser.add_argument("--entries", nargs="*", default=None, help="default: every video-labeling entry")
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    import keras
+
+    import zoo
+    from zoo.folders import write_json
+
+    entries = args.entries or zoo.list_models(task="video_labeling")
+    results = []
+    for name in entries:
+        trials = []
+        for seed in range(args.seeds):
+            run = zoo.train(name, args.data, seed=seed, verbose=0)
+            test = run.metrics["test"]
+            trials.append({"seed": seed, **{k: test[k] for k in KEYS}, "epochs": run.metrics["epochs_trained"],
+                           "seconds": run.metrics["train_seconds"], "clips": test["examples"],
+                           "frames": test["frames"]})
+            print(f"{name} seed {seed}: " + ", ".join(f"{k} {test[k]:.3f}" for k in KEYS), file=sys.stderr)
+        results.append({"entry": name, "trials": trials,
+                        **{f"median_{k}": statistics.median(t[k] for t in trials) for k in (*KEYS, "seconds")}})
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "keras": keras.__version__,
+               "backend": keras.backend.backend()}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results})
+    print("| entry | frame accuracy | macro F1 | edit | F1@10 | F1@25 | F1@50 | train s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| `{r['entry']}` | " + " | ".join(f"{r['median_' + k]:.3f}" if k in ("frame_accuracy", "macro_f1")
+                                             else f"{r['median_' + k]:.1f}" for k in KEYS)
+              + f" | {r['median_seconds']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
