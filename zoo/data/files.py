@@ -65,20 +65,7 @@ def read_table_report(path: str, *, delimiter: str, required: Sequence[str], whe
     """
     if bad_rows not in BAD_ROWS:
         raise DataError(f"{where}: bad_rows must be {' or '.join(map(repr, BAD_ROWS))}, not {bad_rows!r}")
-    if not os.path.exists(path):
-        raise DataError(f"{where}: file not found: {path}")
-    if os.path.isdir(path):
-        raise DataError(f"{where}: {path} is a directory, not a file")
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{where}: {path} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
-                        f"on line {line}); re-save it as UTF-8") from None
-    if not text.strip():
-        raise DataError(f"{where}: {path} is empty")
+    text = read_text(path, where)
     # The lines exactly as csv sees them (\n, \r\n and \r end a line), kept to locate quoting errors.
     lines = io.StringIO(text, newline="").readlines()
     old_limit = csv.field_size_limit()
@@ -158,7 +145,7 @@ def _parse(lines: list[str], path: str, delimiter: str, required: tuple[str, ...
     if not rows:
         if skipped:
             raise DataError(f"{where}: {path} has no usable rows: bad_rows='skip' skipped all {len(skipped)} "
-                            f"({_line_list(skipped)})")
+                            f"({line_list(skipped)})")
         raise DataError(f"{where}: {path} has a header but no rows")
     return Table(rows, skipped)
 
@@ -167,7 +154,28 @@ def _lines(start: int, stop: int) -> str:
     return f"line {start}" if start >= stop else f"lines {start}-{stop}"
 
 
-def _line_list(numbers: list[int]) -> str:
+def read_text(path: str, where: str) -> str:
+    """A UTF-8 text file (BOM allowed) the user named; a missing file, a folder, undecodable bytes
+    (with the line) and an empty file are errors naming the file."""
+    if not os.path.exists(path):
+        raise DataError(f"{where}: file not found: {path}")
+    if os.path.isdir(path):
+        raise DataError(f"{where}: {path} is a directory, not a file")
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{where}: {path} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
+                        f"on line {line}); re-save it as UTF-8") from None
+    if not text.strip():
+        raise DataError(f"{where}: {path} is empty")
+    return text
+
+
+def line_list(numbers: list[int]) -> str:
+    """``lines 2, 5, 9`` (at most 10 shown, then the count): for messages about skipped rows."""
     shown = ", ".join(map(str, numbers[:_SHOWN_LINES]))
     more = f", ... ({len(numbers)} in all)" if len(numbers) > _SHOWN_LINES else ""
     return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"

@@ -72,7 +72,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts, split_by_key
-from .files import BAD_ROWS, _quoting_error
+from .files import BAD_ROWS, _quoting_error, line_list, read_text
 
 PART_NAMES = ("train", "validation", "test")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -80,7 +80,6 @@ CLIP_EXTENSIONS = (".npy", *VIDEO_EXTENSIONS)
 LABELS_SUFFIX = ".labels.txt"
 SIZE_RANGE = (2, 4096)
 _KEPT_LINES = 100
-_SHOWN = 10
 
 Example = tuple[np.ndarray, list[str]]
 
@@ -463,30 +462,12 @@ class _StepRow:
     values: list[float]
 
 
-def _line_list(numbers: list[int]) -> str:
-    shown = ", ".join(map(str, numbers[:_SHOWN]))
-    more = f", ... ({len(numbers)} in all)" if len(numbers) > _SHOWN else ""
-    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
-
 
 def read_steps_csv(path: str, *, where: str, bad_rows: str = "error"
                    ) -> tuple[list[_Clip], list[str], dict[str, list]]:
     """Clips of a ``clip,step,label,FEATURES...`` CSV, the feature names, and what
     ``bad_rows="skip"`` left out (``{"lines": [...], "clips": [...]}``); see the module docstring."""
-    if not os.path.exists(path):
-        raise DataError(f"{where}: file not found: {path}")
-    if os.path.isdir(path):
-        raise DataError(f"{where}: {path} is a directory, not a file")
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{where}: {path} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); "
-                        "re-save it as UTF-8") from None
-    if not text.strip():
-        raise DataError(f"{where}: {path} is empty")
+    text = read_text(path, where)
     lines = io.StringIO(text, newline="").readlines()
     reader = csv.reader(lines, strict=True)
     records: list[tuple[int, list[str]]] = []
@@ -613,7 +594,7 @@ def read_steps_csv(path: str, *, where: str, bad_rows: str = "error"
     if not out:
         if skipped_lines:
             raise DataError(f"{where}: {path} has no usable clips: bad_rows='skip' left out every clip "
-                            f"({_line_list(skipped_lines)})")
+                            f"({line_list(skipped_lines)})")
         raise DataError(f"{where}: {path} has a header but no rows")
     return out, features, {"lines": skipped_lines, "clips": list(broken)}
 
@@ -655,7 +636,7 @@ def load_steps_csv(spec: DataSpec) -> Splits[Example]:
         rows = sum(e["count"] for e in skipped.values())
         clips = sum(len(e["clips"]) for e in skipped.values())
         warnings.warn(f"{spec.text}: bad_rows=skip left out {rows} row(s) ({clips} whole clip(s) with a bad row): "
-                      + "; ".join(f"{p} {_line_list(e['lines'])}" for p, e in skipped.items()), stacklevel=2)
+                      + "; ".join(f"{p} {line_list(e['lines'])}" for p, e in skipped.items()), stacklevel=2)
         info["skipped_rows"] = skipped
     return Splits(*([(c.frames, c.labels) for c in parts[name]] for name in PART_NAMES), source=spec.text,
                   info=info)

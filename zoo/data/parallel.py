@@ -41,12 +41,11 @@ from collections.abc import Callable
 
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts, split_by_key
-from .files import BAD_ROWS
+from .files import BAD_ROWS, line_list
 
 Pair = tuple[str, str]
 PART_NAMES = ("train", "validation", "test")
 _OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_SHOWN_LINES = 10  # line numbers listed in a message before "..."
 _KEPT_LINES = 100  # line numbers kept in Splits.info
 
 
@@ -90,11 +89,6 @@ def _decode(line: bytes) -> tuple[str, str | None]:
 def _preview(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
-
-def _line_list(numbers: list[int]) -> str:
-    shown = ", ".join(map(str, numbers[:_SHOWN_LINES]))
-    more = f", ... ({len(numbers)} in all)" if len(numbers) > _SHOWN_LINES else ""
-    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
 
 def _check_bad_rows(spec: DataSpec, options: dict[str, str]) -> str:
@@ -140,7 +134,7 @@ def read_tsv_pairs(path: str, *, where: str, delimiter: str = "\t", bad_rows: st
     if not pairs:
         if skipped:
             raise DataError(f"{where}: {path} has no usable lines: bad_rows='skip' skipped all {len(skipped)} "
-                            f"({_line_list(skipped)})")
+                            f"({line_list(skipped)})")
         raise DataError(f"{where}: {path} has no pairs (only comment lines)")
     return pairs, skipped
 
@@ -229,7 +223,7 @@ def _report(spec: DataSpec, skipped: dict[str, list[int]]) -> dict:
     if not skipped:
         return {}
     warnings.warn(f"{spec.text}: skipped {sum(len(v) for v in skipped.values())} malformed line(s) "
-                  f"(bad_rows=skip): " + "; ".join(f"{p} {_line_list(v)}" for p, v in skipped.items()),
+                  f"(bad_rows=skip): " + "; ".join(f"{p} {line_list(v)}" for p, v in skipped.items()),
                   stacklevel=3)
     return {"skipped_rows": {p: {"count": len(v), "lines": v[:_KEPT_LINES]} for p, v in skipped.items()}}
 

@@ -28,7 +28,7 @@ from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits, parse_spec
 from ..errors import DataError, HyperparameterError
-from ..metrics import macro_f1
+from ..metrics import cross_entropy, macro_f1
 from ..recurrent import optimizer
 from . import Endpoint, FitData, Serving, Task, register_task
 
@@ -387,12 +387,12 @@ class VideoLabelingTask(Task):
                  ) -> dict[str, float]:
         if not examples:
             raise DataError(f"{where}: no clips to evaluate")
-        data = self.fit_data(preprocessor, examples, where, batch_size=batch_size, training=False)
-        logs = model.evaluate(data.x, verbose=0, return_dict=True)
         probs = _predict_clips(model, preprocessor, [c for c, _ in examples], batch_size)
         truth = [preprocessor.encode_labels([labels], len(p), where)[0]
                  for p, (_, labels) in zip(probs, examples, strict=True)]
-        return {**clip_scores([p.argmax(-1) for p in probs], truth), "loss": float(logs["loss"]),
+        # The training loss over real frames only, from the same forward pass as the labels.
+        loss = cross_entropy(np.concatenate(truth), np.concatenate(probs))
+        return {**clip_scores([p.argmax(-1) for p in probs], truth), "loss": loss,
                 "examples": len(examples), "frames": int(sum(len(p) for p in probs))}
 
     def read_inputs(self, values: Sequence[str]) -> list:
