@@ -4,12 +4,12 @@ The rule, in TF ops only so that a SavedModel signature runs exactly what traini
 
 1. **Decode** the encoded bytes with ``tf.io.decode_image(channels=3, expand_animations=False)``:
    JPEG, PNG, GIF (its first frame), BMP, WebP (and JPEG XL where TF has it). Every mode
-   becomes RGB: grey is copied to the three channels, an alpha channel is dropped (not
-   blended over a background; but TF's GIF decoder leaves a GIF's transparent pixels black), a
-   palette is looked up, a 16-bit PNG keeps its high byte
-   (``v >> 8``), and a CMYK or YCCK JPEG is converted to RGB by TF's JPEG decoder (Adobe
-   inverted CMYK included). EXIF orientation is ignored: pixels are used as stored, which
-   is also what the COCO annotations refer to.
+   becomes RGB: grey is copied to the three channels; an alpha channel is dropped, not blended
+   over a background (but TF's GIF decoder leaves a GIF's transparent pixels black); a palette
+   is looked up; a 16-bit PNG keeps its high byte (``v >> 8``); a CMYK or YCCK JPEG is
+   converted to RGB by TF's JPEG decoder (the plain formula, Adobe-inverted CMYK included,
+   without the embedded ICC profile). EXIF orientation is ignored: pixels are used as stored,
+   in training and serving alike.
 2. **Scale** to float32 in [0, 1] (``uint8 / 255``).
 3. **Resize** to a ``size x size`` square, the whole image squeezed or stretched (the aspect
    ratio is not kept and nothing is cropped: a caption may mention anything in the picture,
