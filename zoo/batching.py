@@ -45,6 +45,25 @@ def _tree_map(fn, tree):
     return fn(tree)
 
 
+class SharedRows:
+    """Rows of ``base`` picked by ``index``: examples that share an input (an image with several
+    captions) share its row instead of copying it. Batches gather ``base[index[rows]]``; the
+    rows are never cut to a length bucket (they have no time axis)."""
+
+    def __init__(self, base: np.ndarray, index: np.ndarray):
+        self.base, self.index = base, np.asarray(index)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.index), *self.base.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        return self.base[self.index[rows]]
+
+
 class LengthBatches:
     """The batches of one epoch, in a seeded order; ``batch(i)`` cuts padded arrays to the bucket.
 
@@ -95,6 +114,8 @@ class LengthBatches:
             cut_to[padded] = max(cut_to.get(padded, 0), length)
 
         def cut(array):
+            if isinstance(array, SharedRows):
+                return array[rows]
             array = np.asarray(array)[rows]
             if array.ndim >= 2 and array.shape[1] in cut_to:
                 array = array[:, :cut_to[array.shape[1]]]
@@ -169,4 +190,4 @@ def batch_lengths(token_ids: np.ndarray) -> np.ndarray:
     return np.maximum(1, (np.asarray(token_ids) != 0).sum(axis=1))
 
 
-__all__: list[Any] = ["LengthBatches", "batch_lengths", "bucket_lengths", "length_batched"]
+__all__: list[Any] = ["LengthBatches", "SharedRows", "batch_lengths", "bucket_lengths", "length_batched"]

@@ -72,7 +72,19 @@ PAD = 0
 State = Sequence[Any]
 StepFn = Callable[[Any, State], tuple[Any, State]]
 
-__all__ = ["PAD", "beam_search", "greedy_search", "length_penalty_factor", "reference_beam", "reference_greedy"]
+__all__ = ["PAD", "beam_search", "compiled", "greedy_search", "length_penalty_factor", "reference_beam", "reference_greedy"]
+
+
+def compiled(fn: Callable) -> Callable:
+    """``fn`` (a decoding loop over a batch) compiled for the backend: one ``tf.function`` per input
+    shape on TensorFlow; JAX traces ``while_loop`` by itself; torch runs eagerly."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, reduce_retracing=True)
+    return fn
 
 
 def length_penalty_factor(length: Any, alpha: float) -> Any:

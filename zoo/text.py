@@ -338,6 +338,14 @@ class ReversibleTokenizer:
             out[row, : len(ids)] = ids
         return out
 
+    def teacher_forcing(self, texts: Sequence[str], length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Decoder inputs ``(start, tokens)``, targets ``(tokens, end)`` and their weights (1 on real
+        steps), each ``[len(texts), length]``: what a decoder trains on with teacher forcing."""
+        full = self.encode(list(texts), length + 1, add_start=True, add_end=True)
+        inputs, outputs = full[:, :-1].copy(), full[:, 1:].copy()
+        inputs[inputs == self.end_id] = 0  # the end token is never an input
+        return inputs, outputs, (outputs != 0).astype("float32")
+
     def lengths(self, texts: Sequence[str]) -> np.ndarray:
         """Token counts (int32) before truncation, START and END not counted; 0 for a text with no tokens."""
         return np.array([len(ids) for ids in self._content_ids(texts)], dtype="int32")

@@ -84,6 +84,23 @@ def check_parts(spec: DataSpec, allowed: tuple[str, ...]) -> None:
             raise DataError(f"data spec {spec.text!r}: unknown part {name!r}; allowed: {', '.join(allowed)}")
 
 
+def int_options(spec: DataSpec, defaults: dict[str, int], ranges: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """Integer options of a built-in set (``builtin:NAME,n=500,seed=3``): unknown names, values that
+    are not integers and values out of ``ranges`` (inclusive) are errors naming the spec."""
+    options = dict(defaults)
+    for key, value in spec.parts.items():
+        if key not in options:
+            raise DataError(f"data spec {spec.text!r}: unknown option {key!r}; allowed: {', '.join(options)}")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            raise DataError(f"data spec {spec.text!r}: {key} must be an integer, got {value!r}") from None
+    for key, (low, high) in ranges.items():
+        if not low <= options[key] <= high:
+            raise DataError(f"data spec {spec.text!r}: {key} must be from {low} to {high}, got {options[key]}")
+    return options
+
+
 def stable_bucket(key: str) -> int:
     """A bucket in [0, 100) that depends only on ``key``: the same text always lands in
     the same split, so duplicates never leak from train into test."""
