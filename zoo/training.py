@@ -42,12 +42,12 @@ def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem
     for key, value in overrides.items():
         if key in space:
             model[key] = value
+        elif allow_problem and key in task.default_problem:  # a fact like image_size, also an option of data
+            problem[key] = value
         elif key in prep_space:
             prep[key] = value
-        elif allow_problem and key in task.default_problem:
-            problem[key] = value
         else:
-            known = list(space) + list(prep_space) + (list(task.default_problem) if allow_problem else [])
+            known = list(dict.fromkeys([*space, *prep_space, *(task.default_problem if allow_problem else ())]))
             raise hparams.unknown_name_error(spec.name, key, known)
     return model, prep, problem
 
@@ -86,7 +86,9 @@ def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides:
     model_values, _, problem_values = split_overrides(spec, overrides, allow_problem=True)
     problem = dict(spec.task.default_problem)
     for key, value in problem_values.items():
-        if isinstance(problem[key], list):  # a shape, e.g. step_shape=[32, 32, 3] or "32,32,3"
+        if problem[key] is None:  # a free value, e.g. the path of a weights file
+            problem[key] = value
+        elif isinstance(problem[key], list):  # a shape, e.g. step_shape=[32, 32, 3] or "32,32,3"
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple) or not items:
                 raise HyperparameterError(f"{key} for {name} must be a list of positive integers, got {value!r}")
