@@ -69,8 +69,8 @@ def picture(runs: dict, examples, path: str) -> None:
         decoder_in, _, _ = pre.encode_captions([caption])
         pixels = pre.images([image], "picture")
         maps = np.asarray(model.attention_maps({"image": pixels, "decoder_ids": decoder_in}))[0]
-        words = pre.tokenizer.tokens(caption) + ["[END]"]
-        side = int(round(maps.shape[-1] ** 0.5))
+        words = [*pre.tokenizer.tokens(caption), "[END]"]
+        side = round(maps.shape[-1] ** 0.5)
         for j, word in enumerate(words[:24]):
             ax = fig.add_subplot(grid[2 + j // 8, j % 8])
             ax.imshow(image)

@@ -22,7 +22,7 @@ from zoo.errors import DataError, HyperparameterError
 from zoo.tasks.captioning import caption_scores, make_captioner
 
 ENTRIES = zoo.list_models(task="captioning")
-TRAIN_DATA = "builtin:shapes,n=1500"
+TRAIN_DATA = "builtin:shapes"
 ZOO = [sys.executable, "-m", "zoo.cli"]
 
 
@@ -30,7 +30,7 @@ ZOO = [sys.executable, "-m", "zoo.cli"]
 def shapes_run(tmp_path_factory):
     """captioning/show_and_tell trained once on a CI-sized builtin:shapes, shared by the module."""
     out = tmp_path_factory.mktemp("captioning") / "show_and_tell"
-    return zoo.train("captioning/show_and_tell", TRAIN_DATA, str(out), epochs=12, verbose=0)
+    return zoo.train("captioning/show_and_tell", TRAIN_DATA, str(out), epochs=20, verbose=0)
 
 
 def _small(name, **overrides):
@@ -101,10 +101,20 @@ def test_builtin_shapes_is_seeded_and_captions_describe_the_scene():
     bigger = load_builtin_captioning(parse_spec("builtin:shapes,n=200,seed=3"))
     captions = {refs for _, refs in bigger.train + bigger.validation + bigger.test}
     assert all(refs in captions for _, refs in splits.train)
-    # The colour named first is the colour of the leftmost shape's pixels.
-    for i in range(20):
+    # The shape named first in the left-to-right phrasing is drawn left of the others: its colour
+    # fills the image's left part more than any other shape colour does.
+    from zoo.data.builtin_captioning import COLOURS
+
+    for i in range(30):
         image, shapes = make_scene(1, i)
-        assert len(captions_for(shapes)) == 2
+        first, *_ = captions_for(shapes)
+        assert first.replace(",", "").split()[1:4] == list(shapes[0]) and len(captions_for(shapes)) == 2
+        if len(shapes) > 1 and len({colour for _, colour, _ in shapes}) == len(shapes):
+            columns = []
+            for _, colour, _ in shapes:
+                near = np.abs(image.astype(int) - COLOURS[colour]).max(axis=-1) < 40
+                columns.append(np.nonzero(near.any(axis=0))[0].mean())
+            assert columns == sorted(columns), (i, shapes)
     for bad, message in [("builtin:shapes,n=5", "n must be from"), ("builtin:shapes,size=x", "integer"),
                          ("builtin:circles", "unknown built-in set"), ("builtin:shapes,colours=2", "unknown option")]:
         with pytest.raises(DataError, match=message):
@@ -112,9 +122,9 @@ def test_builtin_shapes_is_seeded_and_captions_describe_the_scene():
 
 
 def test_show_and_tell_learns_the_scenes_and_beats_the_blind_control(shapes_run, tmp_path):
-    """CI-sized (1,500 scenes, 12 epochs); the README's figures come from the defaults."""
+    """The default data, 20 epochs (the defaults allow 30); the README's figures come from the defaults."""
     test = shapes_run.metrics["test"]
-    assert test["bleu4"] >= 75 and test["exact_match"] >= 0.4, test
+    assert test["bleu4"] >= 80 and test["exact_match"] >= 0.55, test
     blind = zoo.train("captioning/blind", TRAIN_DATA, str(tmp_path / "blind"), epochs=3, verbose=0)
     assert blind.metrics["test"]["bleu4"] < test["bleu4"] - 30
     assert blind.metrics["test"]["exact_match"] < 0.1
@@ -177,7 +187,7 @@ def test_export_captions_image_bytes_in_a_process_without_zoo(shapes_run, tmp_pa
     assert result["serve"] == result["caption"] == expected
     assert result["caption_beam"] == expected_beam
     assert [p["caption"] for p in zoo.predict(export, paths)] == expected
-    with pytest.raises(HyperparameterError, match="beam width 1 .* or 3"):
+    with pytest.raises(HyperparameterError, match=r"beam width 1 .* or 3"):
         zoo.predict(export, paths, beam_width=2)
 
 

@@ -72,7 +72,8 @@ PAD = 0
 State = Sequence[Any]
 StepFn = Callable[[Any, State], tuple[Any, State]]
 
-__all__ = ["PAD", "beam_search", "compiled", "greedy_search", "length_penalty_factor", "reference_beam", "reference_greedy"]
+__all__ = ["PAD", "beam_search", "compiled", "greedy_search", "length_penalty_factor", "reference_beam",
+           "reference_greedy"]
 
 
 def compiled(fn: Callable) -> Callable:

@@ -8,7 +8,7 @@ each one. A scene has:
   colours), with a faint left-right gradient and pixel noise (sd 8 of 255);
 - one shape (30% of scenes), two (40%) or three (30%): each a ``circle``, ``square`` or
   ``triangle``, ``red``, ``green``, ``blue`` or ``yellow`` (each channel jittered by up to
-  25), ``small`` (radius 9% of the width) or ``large`` (16%), at a random height; shapes never
+  25), ``small`` (radius 11% of the width) or ``large`` (19%), at a random height; shapes never
   overlap and their centres are at least a small radius apart left to right, so "left of"
   always has one answer.
 
@@ -38,7 +38,7 @@ from . import DataSpec, Splits, int_options, split_by_key
 
 KINDS = ("circle", "square", "triangle")
 COLOURS = {"red": (215, 45, 40), "green": (40, 175, 60), "blue": (45, 85, 225), "yellow": (230, 205, 35)}
-SIZES = {"small": 0.09, "large": 0.16}  # radius as a fraction of the width
+SIZES = {"small": 0.11, "large": 0.19}  # radius as a fraction of the width
 BACKGROUNDS = ((70, 70, 70), (120, 120, 115), (160, 155, 150), (95, 80, 65), (135, 115, 90),
                (60, 70, 85), (100, 110, 125), (40, 40, 45))
 SHAPE_COUNTS = (1, 2, 3)
@@ -104,7 +104,7 @@ def make_scene(seed: int, index: int, size: int = 48) -> tuple[np.ndarray, list[
     gradient = rng.uniform(-20, 20) * (np.arange(size, dtype=np.float32) / size - 0.5)
     image = np.broadcast_to(background, (size, size, 3)) + gradient[None, :, None]
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    for (size_name, colour, kind), (cx, cy), r in zip(shapes, centres, radii, strict=True):
+    for (_, colour, kind), (cx, cy), r in zip(shapes, centres, radii, strict=True):
         rgb = np.array(COLOURS[colour], dtype=np.float32) + rng.uniform(-25, 25, 3)
         image = np.where(_mask(kind, xx, yy, cx, cy, r)[..., None], rgb, image)
     image = image + rng.normal(0, 8, image.shape)

@@ -498,6 +498,10 @@ class CaptioningTask(Task):
     predict_options: ClassVar[dict[str, str]] = {"beam_width": "beam search width (1: greedy)"}
     export_options: ClassVar[dict[str, str]] = {"beam_width": "width of the caption_beam endpoint (default 4)"}
 
+    file_options: ClassVar[dict[str, str]] = {
+        "encoder_weights": "a local weights file of the keras.applications backbone named by encoder= "
+                           "(include_top=False); the backbone stays frozen and is saved in the run"}
+
     def declare_preprocessing(self, hp) -> None:
         hp.Int("image_size", 16, 640, default=48)           # images are resized to a square of this side
         hp.Int("max_tokens", 50, 200_000, default=10_000)   # vocabulary size, reserved ids included
@@ -533,6 +537,10 @@ class CaptioningTask(Task):
 
     def load_preprocessor(self, directory: str) -> CaptionPreprocessor:
         return CaptionPreprocessor.load(directory)
+
+    def initialize_model(self, model, preprocessor) -> None:
+        """A frozen backbone's features are computed once and cached: ``fit_data`` needs the model."""
+        preprocessor.feature_model = model if model.frozen_encoder else None
 
     def _image_inputs(self, model, preprocessor, images: Sequence, where: str) -> dict[str, np.ndarray]:
         """``{"image": pixels}``, or ``{"features": ...}`` (cached) for a frozen backbone."""
