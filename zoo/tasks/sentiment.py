@@ -21,7 +21,8 @@ from ..batching import batch_lengths, length_batched
 from ..data import Splits, check_parts, parse_spec, split_by_key
 from ..data.builtin import load_builtin
 from ..data.files import read_table_report
-from ..errors import DataError
+from ..embeddings import check_dimension, coverage, embedding_matrix, read_vectors
+from ..errors import DataError, HyperparameterError
 from ..metrics import classification_report
 from ..recurrent import declare_stack, optimizer, recurrent_stack
 from ..report import label_predictions
@@ -44,11 +45,13 @@ class TextClassificationPreprocessor:
     and the model, saved with every run and compiled into every export."""
 
     def __init__(self, tokenizer: Tokenizer, label_names: Sequence[str], sequence_length: int,
-                 options: dict[str, Any] | None = None):
+                 options: dict[str, Any] | None = None, word_vectors: dict[str, Any] | None = None):
         self.tokenizer = tokenizer
         self.label_names = list(label_names)
         self.sequence_length = int(sequence_length)
         self.options = dict(options or {})
+        self.word_vectors = word_vectors  # what the embeddings file gave (zoo.embeddings.coverage), saved
+        self.initial_embeddings: np.ndarray | None = None  # the matrix itself: only until the model has it
         self._label_index = {name: i for i, name in enumerate(self.label_names)}
 
     def problem(self) -> dict[str, int]:
@@ -70,14 +73,15 @@ class TextClassificationPreprocessor:
         self.tokenizer.save(os.path.join(directory, "vocabulary.txt"))
         with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
             json.dump({"labels": self.label_names, "sequence_length": self.sequence_length,
-                       "options": self.options}, f, indent=2, ensure_ascii=False)
+                       "options": self.options, "word_vectors": self.word_vectors}, f, indent=2, ensure_ascii=False)
 
     @classmethod
     def load(cls, directory: str) -> TextClassificationPreprocessor:
         with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
             config = json.load(f)
         tokenizer = Tokenizer.load(os.path.join(directory, "vocabulary.txt"))
-        return cls(tokenizer, config["labels"], config["sequence_length"], config.get("options"))
+        return cls(tokenizer, config["labels"], config["sequence_length"], config.get("options"),
+                   config.get("word_vectors"))
 
 
 def _from_table(spec, delimiter: str) -> Splits[Example]:
@@ -138,6 +142,9 @@ class SentimentTask(Task):
     sample_inputs = ("the movie was good , not bad", "i expected the plot to be bad and it was not",
                      "Overall, the acting was DULL!", "", "completely unseen words here")
     input_name = "TEXT"
+    file_options: ClassVar[dict[str, str]] = {
+        "embeddings": "a local word-vectors file (GloVe, word2vec or fastText text format, .txt or .vec, "
+                      "optionally .gz) whose vectors initialise the embedding (zoo.embeddings)"}
 
     def declare_preprocessing(self, hp) -> None:
         hp.Int("max_tokens", 100, 500_000, default=20_000)  # vocabulary size, reserved ids included
@@ -166,7 +173,23 @@ class SentimentTask(Task):
         tokenizer = Tokenizer.fit(texts, max_tokens=options["max_tokens"])
         longest = max(max(1, len(tokenize(t))) for t in texts)
         labels = splits.info.get("label_names") or _sort_labels({label for _, label in splits.train})
-        return TextClassificationPreprocessor(tokenizer, labels, min(longest, options["max_length"]), options)
+        preprocessor = TextClassificationPreprocessor(tokenizer, labels, min(longest, options["max_length"]), options)
+        if options.get("embeddings"):
+            vectors = read_vectors(options["embeddings"], tokenizer.vocabulary)
+            preprocessor.word_vectors = coverage(vectors, tokenizer.vocabulary)
+            preprocessor.initial_embeddings = embedding_matrix(vectors, tokenizer.vocabulary)
+        return preprocessor
+
+    def initialize_model(self, model, preprocessor) -> None:
+        layer = model.get_layer("embedding")
+        if preprocessor.initial_embeddings is None:
+            if not layer.trainable:
+                raise HyperparameterError(f"{model.name}: freeze_embeddings=true keeps the embedding as it starts; "
+                                          "without --set embeddings=PATH (word vectors) that is random noise")
+            return
+        matrix = preprocessor.initial_embeddings
+        check_dimension(matrix.shape[1], layer.output_dim, preprocessor.word_vectors["path"], model.name)
+        layer.embeddings.assign(matrix)
 
     def load_preprocessor(self, directory: str) -> TextClassificationPreprocessor:
         return TextClassificationPreprocessor.load(directory)
@@ -250,8 +273,11 @@ def _token_input(problem: dict[str, Any]):
 
 
 def _embed(hp, problem, tokens, default_dim: int = 64):
+    """The word embedding; ``freeze_embeddings`` keeps it as initialised (with ``embeddings=PATH``)."""
     dim = hp.Int("embedding_dim", 16, 512, step=16, default=default_dim)
-    return layers.Embedding(problem["vocab_size"], dim, mask_zero=True, name="embedding")(tokens)
+    frozen = hp.Boolean("freeze_embeddings", default=False)
+    return layers.Embedding(problem["vocab_size"], dim, mask_zero=True, trainable=not frozen,
+                            name="embedding")(tokens)
 
 
 def _classify(hp, problem, inputs, features, name: str) -> keras.Model:
