@@ -2,13 +2,27 @@
 
     python experiments/sentiment_results.py --data builtin:negation --out experiments/results/negation.json
     python experiments/fetch_real_sentiment.py --out data/uci_sentences.csv
-    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv \
+    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv \\
         --out experiments/results/uci_sentences.json
 
 Each entry is trained ``--seeds`` times (default 3, seeds 0..N-1); the table
 shows the median test accuracy and macro F1, their range, and the median
 training time. Nothing but the defaults: this is what ``zoo train NAME --data
 SPEC`` gives a user.
+
+The study of the defaults for real text (issue 10) runs the same thing with the
+entries' earlier defaults (``--defaults before``: no dropout, Adam, a constant
+learning rate, the final state) and adds the TF-IDF + logistic-regression
+baseline (``--tfidf``, scikit-learn) on the same splits::
+
+    python experiments/fetch_real_sentiment.py --source rt-sentences --out data/rt_sentences.csv
+    python experiments/sentiment_results.py --data csv:data/rt_sentences.csv --defaults before \\
+        --out experiments/results/sentiment_rt_sentences_before.json
+    python experiments/sentiment_results.py --data csv:data/rt_sentences.csv --tfidf \\
+        --out experiments/results/sentiment_rt_sentences.json
+
+``--set KEY=VALUE`` (repeatable) trains every entry that declares KEY with that
+value instead of its default: how candidate defaults were compared.
 """
 
 from __future__ import annotations
@@ -18,8 +32,53 @@ import os
 import platform
 import statistics
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# The sentiment entries' defaults before issue 10, as overrides of today's hyperparameters.
+BEFORE = {"embedding_dropout": 0.0, "dropout": 0.0, "weight_decay": 0.0, "lr_decay": 1.0, "pooling": "last"}
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def tfidf_baseline(data: str) -> dict:
+    """TF-IDF of word uni- and bigrams (the zoo's tokenizer) and logistic regression; C picked
+    on the validation split from a grid, then refit on the training split. No randomness."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+
+    import zoo
+    from zoo.text import tokenize
+
+    splits = zoo.get("sentiment/lstm").task.load_data(data)
+    started = time.perf_counter()
+    vectorizer = TfidfVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2),
+                                 sublinear_tf=True)
+    x_train = vectorizer.fit_transform([t for t, _ in splits.train])
+    y_train = [y for _, y in splits.train]
+
+    def fit(c):
+        return LogisticRegression(C=c, max_iter=2000).fit(x_train, y_train)
+
+    grid = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+    x_val = vectorizer.transform([t for t, _ in splits.validation])
+    scores = [accuracy_score([y for _, y in splits.validation], fit(c).predict(x_val)) for c in grid]
+    best = grid[max(range(len(grid)), key=lambda i: (scores[i], -i))]
+    model = fit(best)
+    predicted = model.predict(vectorizer.transform([t for t, _ in splits.test]))
+    truth = [y for _, y in splits.test]
+    return {"entry": "tfidf_logistic_regression", "C": best, "validation_accuracy": max(scores),
+            "accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
+            "seconds": time.perf_counter() - started, "test_examples": len(truth)}
 
 
 def main() -> None:
@@ -29,6 +88,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, help="maximum epochs (default: the task's)")
     parser.add_argument("--patience", type=int, help="early-stopping patience (default: the task's)")
+    parser.add_argument("--defaults", choices=("now", "before"), default="now",
+                        help="'before': the defaults the entries had before issue 10 (see BEFORE)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="train every entry that declares KEY with VALUE (repeatable)")
+    parser.add_argument("--tfidf", action="store_true", help="add the TF-IDF + logistic regression baseline")
     parser.add_argument("--out", required=True, help="JSON file for the results")
     args = parser.parse_args()
 
@@ -36,34 +100,52 @@ def main() -> None:
 
     import zoo
     from zoo.folders import write_json
+    from zoo.hparams import parse_assignments
 
+    settings = {**(BEFORE if args.defaults == "before" else {}),
+                **{k: _value(v) for k, v in parse_assignments(args.set).items()}}
     entries = args.entries or zoo.list_models(task="sentiment")
+    unknown = set(settings) - {name for e in entries for name in zoo.get(e).space()}
+    if unknown:
+        parser.error(f"no entry declares {', '.join(sorted(unknown))}")
     results = []
     for name in entries:
+        space = zoo.get(name).space()
+        overrides = {k: v for k, v in settings.items() if k in space}
         trials = []
         for seed in range(args.seeds):
-            run = zoo.train(name, args.data, seed=seed, verbose=0, epochs=args.epochs, patience=args.patience)
+            run = zoo.train(name, args.data, seed=seed, verbose=0, epochs=args.epochs, patience=args.patience,
+                            overrides=overrides)
             test = run.metrics["test"]
             trials.append({"seed": seed, "accuracy": test["accuracy"], "macro_f1": test["macro_f1"],
-                           "epochs": len(run.history["loss"]), "seconds": run.metrics["train_seconds"]})
-            print(f"{name} seed {seed}: accuracy {test['accuracy']:.4f} in {trials[-1]['seconds']:.1f}s",
-                  file=sys.stderr)
+                           "epochs": len(run.history["loss"]), "best_epoch": run.metrics.get("best_epoch"),
+                           "validation_accuracy": run.metrics["validation"]["accuracy"],
+                           "seconds": run.metrics["train_seconds"]})
+            print(f"{name} seed {seed}: accuracy {test['accuracy']:.4f} (validation "
+                  f"{trials[-1]['validation_accuracy']:.4f}, {trials[-1]['epochs']} epochs) in "
+                  f"{trials[-1]['seconds']:.1f}s", file=sys.stderr)
         accs = [t["accuracy"] for t in trials]
-        results.append({"entry": name, "trials": trials, "median_accuracy": statistics.median(accs),
+        results.append({"entry": name, "overrides": overrides, "trials": trials,
+                        "median_accuracy": statistics.median(accs),
                         "min_accuracy": min(accs), "max_accuracy": max(accs),
                         "median_macro_f1": statistics.median(t["macro_f1"] for t in trials),
                         "median_seconds": statistics.median(t["seconds"] for t in trials),
                         "test_examples": run.metrics["test"]["examples"]})
+    baseline = tfidf_baseline(args.data) if args.tfidf else None
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "keras": keras.__version__, "backend": keras.backend.backend()}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     write_json(args.out, {"data": args.data, "seeds": args.seeds, "epochs": args.epochs,
-                          "patience": args.patience, "machine": machine, "results": results})
+                          "patience": args.patience, "defaults": args.defaults, "settings": settings,
+                          "machine": machine, "results": results, "tfidf_logistic_regression": baseline})
     print(f"| entry | test accuracy (median, min-max of {args.seeds} seeds) | macro F1 | train s |")
     print("|---|---|---|---|")
     for r in results:
         print(f"| `{r['entry']}` | {r['median_accuracy']:.3f} ({r['min_accuracy']:.3f}-{r['max_accuracy']:.3f}) "
               f"| {r['median_macro_f1']:.3f} | {r['median_seconds']:.0f} |")
+    if baseline:
+        print(f"| TF-IDF + logistic regression (C={baseline['C']}) | {baseline['accuracy']:.3f} "
+              f"| {baseline['macro_f1']:.3f} | {baseline['seconds']:.0f} |")
 
 
 if __name__ == "__main__":

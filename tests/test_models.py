@@ -67,3 +67,38 @@ def test_sentiment_export_tokenizes_like_python(small_run, tmp_path):
     out = served.serve(tf.constant(texts))
     labels = [label.decode() for label in out["label"].numpy()]
     assert labels == [p["label"] for p in small_run.predict(texts)]
+
+
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "attention"])
+def test_sentiment_pooling_ignores_padding_and_round_trips(pooling, tmp_path):
+    """Pooling over time reads only the real steps; the pooled model saves and loads bit for bit."""
+    import keras
+
+    model = zoo.build("sentiment/gru", vocab_size=50, units=16, pooling=pooling)
+    assert (f"{pooling}_over_time" in [layer.name for layer in model.layers]) == (pooling != "last")
+
+    def run(m, ids):
+        return keras.ops.convert_to_numpy(m(np.array([ids], dtype="int32"), training=False))
+
+    short = run(model, [5, 6, 7])
+    np.testing.assert_allclose(run(model, [5, 6, 7, 0, 0, 0, 0]), short, atol=1e-6)
+    assert not np.allclose(run(model, [7, 6, 5]), short, atol=1e-6)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_array_equal(run(loaded, [5, 6, 7, 0]), run(model, [5, 6, 7, 0]))
+
+
+def test_sentiment_regularisation_settings_reach_the_model():
+    from conftest import SMALL
+
+    run = zoo.train("sentiment/gru", SMALL, epochs=3, patience=5, batch_size=32, verbose=0,
+                    overrides={"learning_rate": 0.004, "lr_decay": 0.5, "weight_decay": 0.05,
+                               "embedding_dropout": 0.3, "dropout": 0.2})
+    np.testing.assert_allclose(run.history["learning_rate"], [0.004, 0.002, 0.001], rtol=1e-5)
+    assert type(run.model.optimizer).__name__ == "AdamW" and run.model.optimizer.weight_decay == 0.05
+    assert run.model.get_layer("embedding_dropout").noise_shape == (None, None, 1)  # whole words
+    assert run.model.get_layer("embedding_dropout").rate == 0.3
+    assert run.model.get_layer("features_dropout").rate == 0.2
+    plain = zoo.build("sentiment/gru", vocab_size=50, weight_decay=0, embedding_dropout=0, dropout=0)
+    assert type(plain.optimizer).__name__ == "Adam"
+    assert not [layer for layer in plain.layers if "dropout" in layer.name]
