@@ -109,21 +109,19 @@ class CaptionPreprocessor:
 # ---------------------------------------------------------------------------
 
 def _backbone(name: str, image_size: int, weights: str | None):
-    """A frozen ``keras.applications`` backbone (no top) with weights from a local file."""
-    if not weights:
-        raise HyperparameterError(f"encoder={name} needs encoder_weights=PATH: a local weights file for "
-                                  f"keras.applications.{BACKBONES[name][0]}(include_top=False) "
-                                  "(nothing is downloaded)")
-    if not os.path.isfile(weights):
-        raise HyperparameterError(f"encoder_weights: no such file {weights}")
+    """A frozen ``keras.applications`` backbone (no top) with weights from a local file; without a
+    file (a saved model being restored), the same architecture, whose weights the saved model holds."""
     constructor = getattr(keras.applications, BACKBONES[name][0])
     model = constructor(include_top=False, weights=None, input_shape=(image_size, image_size, 3))
-    try:
-        model.load_weights(weights)
-    except Exception as e:  # Keras raises ValueError, OSError or h5py errors for a wrong file
-        raise HyperparameterError(f"encoder_weights {weights} does not fit keras.applications."
-                                  f"{BACKBONES[name][0]}(include_top=False) at {image_size} px: "
-                                  f"{str(e).splitlines()[0][:200]}") from None
+    if weights is not None:
+        if not os.path.isfile(weights):
+            raise HyperparameterError(f"encoder_weights: no such file {weights}")
+        try:
+            model.load_weights(weights)
+        except Exception as e:  # Keras raises ValueError, OSError or h5py errors for a wrong file
+            raise HyperparameterError(f"encoder_weights {weights} does not fit keras.applications."
+                                      f"{BACKBONES[name][0]}(include_top=False) at {image_size} px: "
+                                      f"{str(e).splitlines()[0][:200]}") from None
     model.trainable = False
     return model
 
@@ -207,7 +205,8 @@ class Captioner(keras.Model):
         self.output_logits = layers.Dense(vocab_size, name="logits")
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), **self.config_values}
+        # The backbone's weights are saved with the model: a restored model never needs the file.
+        return {**super().get_config(), **self.config_values, "encoder_weights": None}
 
     def build(self, input_shape=None):
         if self.built:
@@ -429,12 +428,12 @@ def backbone_features(model: Captioner, preprocessor: CaptionPreprocessor, image
                       batch_size: int = 32) -> np.ndarray:
     """The frozen backbone's features of ``images``, from the disk cache or computed once and cached.
 
-    The key covers the backbone, its weights file (size and modification time), the image size and
-    the images; the file is written atomically, so a crash never leaves a half-written cache entry."""
-    weights = model.config_values["encoder_weights"]
-    stat = os.stat(weights)
-    key = hashlib.sha256(f"{model.encoder_name}|{os.path.abspath(weights)}|{stat.st_size}|{stat.st_mtime_ns}|"
-                         f"{preprocessor.image_size}|{_images_key(images)}".encode()).hexdigest()[:32]
+    The key covers the backbone and its weights (their values), the image size and the images; the
+    file is written atomically, so a crash never leaves a half-written cache entry."""
+    digest = hashlib.sha256(f"{model.encoder_name}|{preprocessor.image_size}|{_images_key(images)}".encode())
+    for weight in model.backbone.weights:
+        digest.update(np.ascontiguousarray(ops.convert_to_numpy(weight)).tobytes())
+    key = digest.hexdigest()[:32]
     path = os.path.join(cache_directory(), f"{model.encoder_name}-{key}.npy")
     if os.path.isfile(path):
         try:
@@ -543,7 +542,8 @@ class CaptioningTask(Task):
         preprocessor.feature_model = model if model.frozen_encoder else None
 
     def _image_inputs(self, model, preprocessor, images: Sequence, where: str) -> dict[str, np.ndarray]:
-        """``{"image": pixels}``, or ``{"features": ...}`` (cached) for a frozen backbone."""
+        """``{"image": pixels}``, or ``{"features": ...}`` (cached) for a frozen backbone (training
+        and evaluation data; images to predict go through the whole model)."""
         if model is not None and getattr(model, "frozen_encoder", False):
             return {"features": backbone_features(model, preprocessor, list(images), where)}
         return {"image": preprocessor.images(list(images), where)}
@@ -595,7 +595,7 @@ class CaptioningTask(Task):
                         beam_width: int = 1) -> dict[str, Any]:
         if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
             raise HyperparameterError(f"beam_width must be a positive integer, got {beam_width!r}")
-        images = self._image_inputs(model, preprocessor, list(inputs), "input")
+        images = {"image": preprocessor.images(list(inputs), "input")}
         return {"caption": caption_arrays(model, preprocessor, images, batch_size, beam_width)}
 
     def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
@@ -690,6 +690,10 @@ def _captioner(hp, problem, *, name: str, architecture: str) -> Captioner:
         values["encoder_blocks"] = hp.Int("encoder_blocks", 1, 5, default=3)
         if values["encoder"] != "cnn":
             values["encoder_weights"] = problem.get("encoder_weights")
+            if not values["encoder_weights"]:
+                raise HyperparameterError(
+                    f"encoder={values['encoder']} needs encoder_weights=PATH: a local weights file for keras."
+                    f"applications.{BACKBONES[values['encoder']][0]}(include_top=False) (nothing is downloaded)")
     if architecture in ("init_inject", "merge"):
         values["feature_dim"] = hp.Int("feature_dim", 32, 2048, step=32, default=256)
         values["image_layers"] = hp.Int("image_layers", 1, 3, default=1)
