@@ -203,7 +203,7 @@ def register_task(task_class: type[Task]) -> type[Task]:
     return task_class
 
 
-_BUILTIN_TASKS = ("sentiment", "translation", "video_labeling")
+_BUILTIN_TASKS = ("sentiment", "translation", "video_labeling", "language_model")
 
 
 def _ensure_loaded() -> None:
