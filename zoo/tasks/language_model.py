@@ -461,7 +461,7 @@ class LanguageModelTask(Task):
     default_epochs = 20
     default_batch_size = 64
     patience = 3
-    smoke_data = "builtin:grammar,n=300"
+    smoke_data = "builtin:grammar,n=200"
     sample_inputs = ("the dog", "", "the cats that the king sees", "unknown words zzz")
     input_name = "PROMPT"
     predict_options: ClassVar[dict[str, str]] = {
