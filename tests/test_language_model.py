@@ -332,3 +332,79 @@ def test_gzip_is_not_text(tmp_path):
         f.write("compressed")
     with pytest.raises(zoo.DataError, match="not valid UTF-8"):
         _text(f"text:{path}")
+
+
+# ---------------------------------------------------------------------------
+# Transfer to sentiment (Dai & Le 2015)
+# ---------------------------------------------------------------------------
+
+NEGATION = "builtin:negation,n=400"
+
+
+def _sentiment_start(lm_path: str, name: str = "sentiment/lstm", **overrides):
+    """A sentiment model initialised from the language model, as zoo.train makes it (before training)."""
+    from zoo.training import resolve_preprocessing
+
+    spec = zoo.get(name)
+    pre = spec.task.fit_preprocessor(spec.task.load_data(NEGATION),
+                                     resolve_preprocessing(spec, {"pretrained": lm_path}))
+    model = zoo.build(name, **{"vocab_size": pre.tokenizer.vocab_size, **overrides})
+    spec.task.initialize_model(model, pre)
+    return model, pre
+
+
+def test_pretrained_copies_the_embedding_and_recurrent_weights(grammar_run):
+    model, pre = _sentiment_start(grammar_run.path, units=64, embedding_dim=32, depth=2)
+    lm, lm_tok = grammar_run.model, grammar_run.preprocessor.tokenizer
+    vocabulary = pre.tokenizer.vocabulary
+    assert {"the", "dog", "dogs", "runs", "."} <= set(vocabulary) and len(vocabulary) < lm_tok.vocab_size
+    embedding = model.get_layer("embedding").get_weights()[0]
+    lm_embedding = lm.embedding.get_weights()[0]
+    lm_ids = {token: i for i, token in enumerate(lm_tok.vocabulary)}
+    for word in ("the", "dog", "runs", "."):
+        lm_row = lm_ids.get("▁" + word, lm_ids.get(word))
+        np.testing.assert_array_equal(embedding[vocabulary.index(word)], lm_embedding[lm_row])
+    for i, name in enumerate(("rnn_lstm_0", "rnn_lstm_1")):
+        for mine, theirs in zip(model.get_layer(name).get_weights(), lm.rnn_layers[i].get_weights(), strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+    # Through zoo.train: the option is validated like any other and recorded in the run's config.
+    run = zoo.train("sentiment/lstm", NEGATION, epochs=1, batch_size=64, verbose=0,
+                    overrides={"pretrained": grammar_run.path, "units": 64, "embedding_dim": 32})
+    assert run.config["preprocessing"]["pretrained"] == grammar_run.path
+    assert run.preprocessor.tokenizer.vocabulary == vocabulary
+
+
+@pytest.mark.parametrize(("name", "overrides", "pattern"), [
+    ("sentiment/lstm", {"units": 64, "embedding_dim": 64},
+     r"the language model's embedding is \(\d+, 32\), sentiment_lstm's embedding is \(\d+, 64\); "
+     r"set embedding_dim=32"),
+    ("sentiment/lstm", {"units": 32, "embedding_dim": 32},
+     r"sentiment_lstm's rnn_lstm_0 \(LSTM, weights \[\(32, 128\), \(32, 128\), \(128,\)\]\) does not match the "
+     r"language model's lstm_0 \(LSTM, weights \[\(32, 256\), \(64, 256\), \(256,\)\]\); set units=64"),
+    ("sentiment/gru", {"units": 64, "embedding_dim": 32}, r"rnn_gru_0 \(GRU, .*\) does not match .*lstm_0 \(LSTM"),
+    ("sentiment/bilstm", {"units": 64, "embedding_dim": 32}, "is bidirectional"),
+    ("sentiment/lstm", {"units": 64, "embedding_dim": 32, "depth": 3}, r"has 3 recurrent layers, the language "
+                                                                       r"model 2; set depth=2 or less"),
+])
+def test_pretrained_mismatch_names_layers_and_shapes(grammar_run, name, overrides, pattern):
+    with pytest.raises(zoo.HyperparameterError, match=pattern):
+        _sentiment_start(grammar_run.path, name, **overrides)
+
+
+def test_pretrained_bad_paths(tmp_path, capsys):
+    code = main(["train", "sentiment/lstm", "--data", NEGATION, "--out", str(tmp_path / "run"),
+                 "--set", f"pretrained={tmp_path / 'nowhere'}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [f"zoo: error: pretrained: folder not found: {tmp_path / 'nowhere'}"]
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(zoo.DataError, match=r"pretrained: .*file\.txt is a file, not a folder"):
+        zoo.train("sentiment/lstm", NEGATION, overrides={"pretrained": str(tmp_path / "file.txt")})
+    sentiment = tmp_path / "sentiment_run"
+    sentiment.mkdir()
+    (sentiment / "config.json").write_text(json.dumps({"task": "sentiment", "entry": "sentiment/lstm"}))
+    with pytest.raises(zoo.RunDirError, match="is a sentiment run; it must be a language_model run"):
+        _sentiment_start(str(sentiment))
+    with pytest.raises(zoo.HyperparameterError, match=r"unknown hyperparameter 'pretrainde'.*Did you mean "
+                                                      r"'pretrained'"):
+        zoo.train("sentiment/lstm", NEGATION, overrides={"pretrainde": str(sentiment)})
+    assert not os.path.exists(tmp_path / "run")

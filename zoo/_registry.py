@@ -91,7 +91,8 @@ class ModelSpec:
             "objective": {"name": task.objective, "direction": task.objective_direction},
             "objectives": dict(task.objectives),
             "problem": dict(task.default_problem),
-            "preprocessing": {k: v.default for k, v in task.preprocessing_options.items()},
+            "preprocessing": {**{k: v.default for k, v in task.preprocessing_options.items()},
+                              **dict.fromkeys(task.file_options)},
             "hyperparameters": {n: describe(p) for n, p in self.space().items()},
             "data": list(task.data_kinds),
         }

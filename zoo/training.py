@@ -15,7 +15,7 @@ from typing import Any
 
 from . import hparams
 from ._registry import ModelSpec, get
-from .errors import HyperparameterError, RunDirError
+from .errors import DataError, HyperparameterError, RunDirError
 from .folders import (
     atomic_directory,
     check_output_path,
@@ -42,12 +42,12 @@ def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem
     for key, value in overrides.items():
         if key in space:
             model[key] = value
-        elif key in prep_space:
+        elif key in prep_space or key in task.file_options:
             prep[key] = value
         elif allow_problem and key in task.default_problem:
             problem[key] = value
         else:
-            known = list(space) + list(prep_space) + (list(task.default_problem) if allow_problem else [])
+            known = [*space, *prep_space, *task.file_options, *(task.default_problem if allow_problem else ())]
             raise hparams.unknown_name_error(spec.name, key, known)
     return model, prep, problem
 
@@ -62,9 +62,25 @@ def with_preset(name: str, preset, overrides: Mapping[str, Any] | None) -> dict[
 
 
 def resolve_preprocessing(spec: ModelSpec, values: Mapping[str, Any]) -> dict[str, Any]:
-    options = spec.task.preprocessing_options
-    resolved = hparams.resolve(spec.name, options, dict(values))
-    return {n: resolved.values.get(n, p.default) for n, p in options.items()}
+    """Preprocessing options with defaults filled in; a file option must name an existing file."""
+    options, files = spec.task.preprocessing_options, spec.task.file_options
+    resolved = hparams.resolve(spec.name, options, {k: v for k, v in values.items() if k not in files})
+    result = {n: resolved.values.get(n, p.default) for n, p in options.items()}
+    for name in files:
+        folder = name in spec.task.folder_options
+        result[name] = None if values.get(name) in (None, "") else _existing_file(name, values[name], folder)
+    return result
+
+
+def _existing_file(option: str, path: Any, folder: bool = False) -> str:
+    if not isinstance(path, str):
+        raise HyperparameterError(f"{option} must be the path of a {'folder' if folder else 'file'}, got {path!r}")
+    if not os.path.exists(path):
+        raise DataError(f"{option}: {'folder' if folder else 'file'} not found: {path}")
+    if os.path.isdir(path) != folder:
+        raise DataError(f"{option}: {path} is a {'file' if folder else 'directory'}, not a "
+                        f"{'folder' if folder else 'file'}")
+    return path
 
 
 def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides: Any):
@@ -121,7 +137,10 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data
 
     class EntryHyperModel(kt.HyperModel):
         def build(self, hp):
-            return spec.builder(hp, facts)
+            model = spec.builder(hp, facts)
+            if task_data is not None:
+                spec.task.initialize_model(model, task_data[0])
+            return model
 
         def fit(self, hp, model, *args, callbacks=None, epochs=1, batch_size=None, objective=None,
                 patience=None, seed=0, initial_epoch=0, verbose=0, **kwargs):
@@ -202,6 +221,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     preprocessor = task.fit_preprocessor(splits, preprocessing)
     problem = preprocessor.problem()
     model = spec.builder(hp, problem)
+    task.initialize_model(model, preprocessor)
     config = {
         "entry": name, "task": task.name, "kind": task.kind, "data": data,
         "hyperparameters": dict(hp.values), "preprocessing": preprocessing, "problem": problem,

@@ -89,6 +89,10 @@ class Task:
     input_name: ClassVar[str] = "INPUT"    # what the CLI's predict calls its arguments
     predict_options: ClassVar[dict[str, str]] = {}  # keyword options of predict (e.g. beam_width)
     export_options: ClassVar[dict[str, str]] = {}   # keyword options of export
+    # Preprocessing options whose value is the path of a local file (e.g. word vectors): free
+    # strings, not searchable, checked to name a file before any data is read. Name -> description.
+    file_options: ClassVar[dict[str, str]] = {}
+    folder_options: ClassVar[tuple[str, ...]] = ()  # those of file_options that name a folder (a run)
 
     def __init__(self) -> None:
         self._preprocessing_space: dict | None = None
@@ -126,6 +130,10 @@ class Task:
 
     def load_preprocessor(self, directory: str):
         raise NotImplementedError
+
+    def initialize_model(self, model, preprocessor) -> None:
+        """Set weights that come from preprocessing (pretrained word vectors) on a freshly built
+        model, before any training; raise a ZooError if the model does not fit them."""
 
     def fit_data(self, preprocessor, examples: Sequence, where: str, *, batch_size: int,
                  training: bool, seed: int = 0, epoch: int = 0) -> FitData:

@@ -25,7 +25,7 @@ from ..errors import DataError
 from ..metrics import classification_report
 from ..recurrent import declare_stack, optimizer, recurrent_stack
 from ..report import label_predictions
-from ..text import Tokenizer, tokenize
+from ..text import OOV, PAD, Tokenizer, tokenize
 from . import Endpoint, FitData, Serving, Task, register_task
 
 Example = tuple[str, str]  # (text, label name)
@@ -138,6 +138,10 @@ class SentimentTask(Task):
     sample_inputs = ("the movie was good , not bad", "i expected the plot to be bad and it was not",
                      "Overall, the acting was DULL!", "", "completely unseen words here")
     input_name = "TEXT"
+    file_options: ClassVar[dict[str, str]] = {
+        "pretrained": "a language_model run (word level) whose vocabulary, embedding and recurrent layers start "
+                      "the model (Dai & Le 2015; zoo.tasks.language_model.copy_pretrained)"}
+    folder_options = ("pretrained",)
 
     def declare_preprocessing(self, hp) -> None:
         hp.Int("max_tokens", 100, 500_000, default=20_000)  # vocabulary size, reserved ids included
@@ -163,10 +167,21 @@ class SentimentTask(Task):
 
     def fit_preprocessor(self, splits: Splits[Example], options: dict[str, Any]) -> TextClassificationPreprocessor:
         texts = [text for text, _ in splits.train]
-        tokenizer = Tokenizer.fit(texts, max_tokens=options["max_tokens"])
+        if options.get("pretrained"):  # the language model's vocabulary, so every embedding row is pretrained
+            from .language_model import pretrained_vocabulary
+
+            tokenizer = Tokenizer([PAD, OOV, *pretrained_vocabulary(options["pretrained"])])
+        else:
+            tokenizer = Tokenizer.fit(texts, max_tokens=options["max_tokens"])
         longest = max(max(1, len(tokenize(t))) for t in texts)
         labels = splits.info.get("label_names") or _sort_labels({label for _, label in splits.train})
         return TextClassificationPreprocessor(tokenizer, labels, min(longest, options["max_length"]), options)
+
+    def initialize_model(self, model, preprocessor) -> None:
+        if preprocessor.options.get("pretrained"):
+            from .language_model import copy_pretrained
+
+            copy_pretrained(model, preprocessor.options["pretrained"], preprocessor.tokenizer.vocabulary)
 
     def load_preprocessor(self, directory: str) -> TextClassificationPreprocessor:
         return TextClassificationPreprocessor.load(directory)
