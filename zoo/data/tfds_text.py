@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts
-from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits
+from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits, tfds_builder
 
 
 def _text_feature(spec: DataSpec, features, supervised) -> str:
@@ -37,15 +37,7 @@ def load_tfds_text(spec: DataSpec) -> Splits[str]:
     import tensorflow_datasets as tfds
 
     check_parts(spec, (*SPLIT_PARTS, "text", "data_dir"))
-    name = spec.target
-    if not name:
-        raise DataError(f"{spec.text}: name the set, e.g. tfds:lm1b")
-    data_dir = spec.parts.get("data_dir")
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as exc:  # DatasetNotFoundError and friends
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise DataError(f"{spec.text}: TFDS has no set {name!r} ({type(exc).__name__}: {first})") from None
+    name, data_dir, builder = tfds_builder(spec, "tfds:lm1b")
     feature = _text_feature(spec, builder.info.features, builder.info.supervised_keys)
     splits = _resolve_splits(spec, list(builder.info.splits.keys()))
     out: dict[str, list[str]] = {}
