@@ -53,6 +53,39 @@ def sentence(rng: random.Random) -> str:
     return " ".join([*words, "."])
 
 
+def is_grammatical(sentence: str) -> bool:
+    """Whether ``sentence`` (words separated by spaces, with or without the final ``.``) is one the grammar
+    makes: agreement, clause and object structure all checked. Used to score generated text."""
+    words = sentence.replace(" .", "").split()
+
+    def noun_phrase(i: int, clause: bool) -> tuple[int, str] | None:
+        if i >= len(words) or words[i] != "the":
+            return None
+        i += 1 + (i + 1 < len(words) and words[i + 1] in ADJECTIVES)
+        number = next((n for n in ("sg", "pl") if i < len(words) and words[i] in NOUNS[n]), None)
+        if number is None:
+            return None
+        i += 1
+        if clause and i < len(words) and words[i] == "that":
+            inner = next((n for n in ("sg", "pl") if i + 2 < len(words) and words[i + 2] in NOUNS[n]), None)
+            if words[i + 1:i + 2] != ["the"] or inner is None or i + 3 >= len(words) \
+                    or words[i + 3] not in TRANSITIVE[inner]:
+                return None
+            i += 4
+        return i, number
+
+    subject = noun_phrase(0, clause=True)
+    if subject is None or subject[0] >= len(words):
+        return False
+    i, number = subject
+    if words[i] in INTRANSITIVE[number]:
+        return i + 1 == len(words)
+    if words[i] not in TRANSITIVE[number]:
+        return False
+    obj = noun_phrase(i + 1, clause=False)
+    return obj is not None and obj[0] == len(words)
+
+
 def grammar_documents(n: int = DEFAULT_N, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     return [" ".join(sentence(rng) for _ in range(rng.randint(2, 5))) for _ in range(n)]
