@@ -12,6 +12,17 @@ cannot carry a verb's agreement with a subject several words back; the recurrent
 On ``builtin:grammar`` the script also samples text (temperature 1, 100 prompts "", 60
 tokens, seed 0) and reports the share of complete sentences the grammar accepts
 (``zoo.data.builtin_text.is_grammatical``).
+
+``--transfer SPEC`` measures pretraining instead (Dai & Le 2015) on a sentiment data spec:
+
+    python experiments/lm_results.py --transfer csv:data/uci_sentences.csv \
+        --out experiments/results/lm_transfer_uci_sentences.json
+
+A word-level ``language_model/lstm`` of the sentiment entry's size (one layer of 64, embedding 64,
+lowercase) is trained on the texts of the sentiment training split only (``text:``, one document
+a line, hash split 80/10/10 of those texts); then ``sentiment/lstm`` is trained ``--seeds`` times
+with its defaults from scratch and with ``--set pretrained=LM_RUN``, and the test accuracies are
+compared.
 """
 
 from __future__ import annotations
@@ -52,22 +63,72 @@ def grammatical_share(run) -> dict[str, float]:
             "sample": samples[0]["text"]}
 
 
+def _machine() -> dict:
+    import keras
+
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "keras": keras.__version__, "backend": keras.backend.backend()}
+
+
+def transfer(args) -> None:
+    """Pretrain a language model on the sentiment training texts; sentiment/lstm from scratch vs from it."""
+    import tempfile
+
+    import zoo
+    from zoo.folders import write_json
+
+    splits = zoo.get("sentiment/lstm").task.load_data(args.transfer)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "train_texts.txt")
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write("\n".join(" ".join(text.split()) for text, _ in splits.train) + "\n")
+        size = {"units": 64, "embedding_dim": 64, "depth": 1}
+        lm = zoo.train("language_model/lstm", f"text:{corpus}", os.path.join(tmp, "lm"), verbose=0,
+                       overrides={**size, "lowercase": True})
+        print(f"language model: {lm.metrics['test']}, {lm.metrics['train_seconds']:.0f}s", file=sys.stderr)
+        arms: dict[str, list] = {"scratch": [], "pretrained": []}
+        for seed in range(args.seeds):
+            for arm, extra in (("scratch", {}), ("pretrained", {"pretrained": lm.path})):
+                run = zoo.train("sentiment/lstm", args.transfer, seed=seed, verbose=0, overrides=extra)
+                arms[arm].append({"seed": seed, "accuracy": run.metrics["test"]["accuracy"],
+                                  "macro_f1": run.metrics["test"]["macro_f1"],
+                                  "vocab_size": run.preprocessor.tokenizer.vocab_size,
+                                  "epochs": run.metrics["epochs_trained"], "seconds": run.metrics["train_seconds"]})
+                print(f"{arm} seed {seed}: {arms[arm][-1]}", file=sys.stderr)
+        summary = {arm: {"median_accuracy": statistics.median(t["accuracy"] for t in trials),
+                         "min_accuracy": min(t["accuracy"] for t in trials),
+                         "max_accuracy": max(t["accuracy"] for t in trials),
+                         "median_seconds": statistics.median(t["seconds"] for t in trials), "trials": trials}
+                   for arm, trials in arms.items()}
+        lm_report = {"data": "the sentiment training split's texts, one document a line",
+                     "overrides": {**size, "lowercase": True}, "test": lm.metrics["test"],
+                     "epochs": lm.metrics["epochs_trained"], "seconds": lm.metrics["train_seconds"]}
+    write_json(args.out, {"data": args.transfer, "entry": "sentiment/lstm", "seeds": args.seeds,
+                          "train_examples": len(splits.train), "test_examples": len(splits.test),
+                          "language_model": lm_report, "machine": _machine(), **summary})
+    for arm in arms:
+        r = summary[arm]
+        print(f"| {arm} | {r['median_accuracy']:.3f} ({r['min_accuracy']:.3f}-{r['max_accuracy']:.3f}) | "
+              f"{r['median_seconds']:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="builtin:grammar")
     parser.add_argument("--entries", nargs="*", default=None, help="default: every language_model entry")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--out", required=True, help="JSON file for the results")
+    parser.add_argument("--transfer", metavar="SPEC", help="a sentiment data spec: measure pretraining instead")
     args = parser.parse_args()
-
-    import keras
+    if args.transfer:
+        transfer(args)
+        return
 
     import zoo
     from zoo.folders import write_json
 
     entries = args.entries or zoo.list_models(task="language_model")
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-               "keras": keras.__version__, "backend": keras.backend.backend()}
+    machine = _machine()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     results = []
     for name in entries:

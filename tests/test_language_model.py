@@ -202,8 +202,9 @@ def test_export_generates_in_a_process_without_zoo(grammar_run, tmp_path):
 
 
 def test_character_level_trains_and_exports(tmp_path):
-    run = zoo.train("language_model/gru", "builtin:grammar,n=200", str(tmp_path / "run"), epochs=1,
-                    overrides={"tokenizer": "character", "window": 48, "units": 32, "embedding_dim": 16}, verbose=0)
+    run = zoo.train("language_model/gru", "builtin:grammar,n=100", str(tmp_path / "run"), epochs=1,
+                    overrides={"tokenizer": "character", "window": 48, "units": 32, "embedding_dim": 16,
+                               "depth": 1}, verbose=0)
     tok = run.preprocessor.tokenizer
     assert isinstance(tok, CharacterTokenizer) and tok.vocab_size < 40  # letters, space, '.', reserved
     prompts = ["the do", "", "Ünïcode ☃ chars"]
@@ -218,6 +219,29 @@ def test_character_level_trains_and_exports(tmp_path):
     np.testing.assert_array_equal(ids, run.preprocessor.encode_prompts(prompts))
     reloaded = zoo.load(run.path)
     assert reloaded.predict(prompts, max_length=20, temperature=1.0, seed=2) == local
+
+
+def test_tuning_minimises_val_perplexity(tmp_path):
+    result = zoo.tune("language_model/gru", "builtin:grammar,n=100", str(tmp_path / "search"), max_trials=2,
+                      epochs=1, space={"units": [32, 64]}, overrides={"depth": 1, "embedding_dim": 16}, verbose=0,
+                      tensorboard=False)
+    assert result.objective == "val_perplexity" and result.direction == "min"
+    assert [t["status"] for t in result.trials] == ["COMPLETED", "COMPLETED"]
+    assert result.best["score"] == min(t["score"] for t in result.trials) > 1
+
+
+def test_readme_results_row_matches_the_recorded_file():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    with open(os.path.join(root, "experiments", "results", "lm_grammar.json"), encoding="utf-8") as f:
+        recorded = json.load(f)
+    assert recorded["data"] == "builtin:grammar"
+    for r in recorded["results"]:
+        row = (f"| `{r['entry']}` | {r['median_perplexity']:.2f} | {r['median_token_accuracy']:.3f} | "
+               f"{r['median_unigram_perplexity']:.2f} | {r['median_bigram_perplexity']:.2f} | "
+               f"{r['median_grammatical']:.3f} |")
+        assert row in readme, row
+        assert r["median_perplexity"] < r["median_bigram_perplexity"] < r["median_unigram_perplexity"]
 
 
 def test_character_tokenizer_round_trip_in_python_and_tf(tmp_path):

@@ -10,9 +10,13 @@ unigram model cannot:
   5 words, which the state has to carry;
 - a transitive verb is followed by an object noun phrase, an intransitive one by the end.
 
-41 word types; a unigram model of the training split has a perplexity near 22 on the test
-split, and a 2-layer LSTM gets below 5 (``experiments/lm_results.py``). Documents are split
-80/10/10 by a hash of their text.
+41 word types. A sentence's words fix every choice the generator made, so the grammar's own
+perplexity (the best any model can expect) is exp(entropy of the choices / predicted tokens):
+10.18 nats over 6.8 tokens a sentence, 3.5 sentences and 1.39 nats for their number a
+document, 24.8 predicted tokens with the end: 4.45. A unigram model of the training split
+has a test perplexity near 25, an add-k bigram model 6.2 (it cannot carry agreement across a
+clause), the default recurrent entries about 4.6 (``experiments/lm_results.py``). Documents
+are split 80/10/10 by a hash of their text.
 """
 
 from __future__ import annotations
