@@ -432,3 +432,15 @@ def test_pretrained_bad_paths(tmp_path, capsys):
                                                       r"'pretrained'"):
         zoo.train("sentiment/lstm", NEGATION, overrides={"pretrainde": str(sentiment)})
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_text_splits_like_csv_so_pretraining_never_sees_sentiment_test_texts(tmp_path):
+    from conftest import write_csv
+
+    texts = [f"review number {i} , {'good' if i % 2 else 'bad'} film" for i in range(200)]
+    csv_path = write_csv(tmp_path / "reviews.csv", [(t, str(i % 2)) for i, t in enumerate(texts)])
+    (tmp_path / "texts.txt").write_text("\n".join(texts), encoding="utf-8")
+    sentiment = zoo.get("sentiment/lstm").task.load_data(f"csv:{csv_path}")
+    lm = _text(f"text:{tmp_path / 'texts.txt'}")
+    for part in ("train", "validation", "test"):
+        assert getattr(lm, part) == [t for t, _ in getattr(sentiment, part)]
