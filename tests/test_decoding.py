@@ -14,7 +14,17 @@ import numpy as np
 import pytest
 from keras import ops
 
-from zoo.decoding import PAD, beam_search, greedy_search, length_penalty_factor, reference_beam, reference_greedy
+from zoo.decoding import (
+    PAD,
+    beam_search,
+    greedy_search,
+    gumbel_noise,
+    length_penalty_factor,
+    reference_beam,
+    reference_greedy,
+    reference_sample,
+    sample_search,
+)
 
 VOCAB, UNITS, CONTEXT_LEN, BATCH = 12, 16, 5, 6
 START, END, MAX_LEN = 1, 2, 8
@@ -241,15 +251,18 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import jax, keras, numpy as np
 from test_decoding import END, MAX_LEN, START, make_decoder
-from zoo.decoding import beam_search, greedy_search, reference_beam, reference_greedy
+from zoo.decoding import beam_search, greedy_search, reference_beam, reference_greedy, reference_sample, sample_search
 step, state, _ = make_decoder("gru", seed=1)
+sampled = np.asarray(jax.jit(lambda *s: sample_search(step, s, START, END, MAX_LEN, temperature=0.8, top_k=5,
+                                                      seed=9))(*state))
 greedy = np.asarray(jax.jit(lambda *s: greedy_search(step, s, START, END, MAX_LEN))(*state))
 tokens, scores = beam_search(step, state, START, END, MAX_LEN, beam_width=3)
 ref_tokens, ref_scores = reference_beam(step, state, START, END, MAX_LEN, beam_width=3)
 print(json.dumps({"backend": keras.backend.backend(), "greedy": greedy.tolist(),
                   "ref_greedy": reference_greedy(step, state, START, END, MAX_LEN).tolist(),
                   "beam": np.asarray(tokens).tolist(), "ref_beam": ref_tokens.tolist(),
-                  "score_error": float(np.abs(np.asarray(scores) - ref_scores).max())}))
+                  "score_error": float(np.abs(np.asarray(scores) - ref_scores).max()), "sampled": sampled.tolist(),
+                  "ref_sampled": reference_sample(step, state, START, END, MAX_LEN, 0.8, 5, 9).tolist()}))
 """
 
 
@@ -271,3 +284,83 @@ def test_jax_backend_matches_reference():
     assert report["greedy"] == report["ref_greedy"]
     assert report["beam"] == report["ref_beam"] and report["score_error"] < 1e-5
     assert any(END in row for row in report["greedy"])
+    assert report["sampled"] == report["ref_sampled"] and report["sampled"] != report["greedy"]
+
+
+# ---------------------------------------------------------------------------
+# Sampling
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("temperature", "top_k", "seed"),
+                         [(1.0, 0, 0), (0.7, 3, 11), (2.0, 5, 3), (1.0, 0, 2**31 - 1)])
+def test_sample_matches_reference(temperature, top_k, seed):
+    step, state, _ = decoder("lstm", 0, 1.5)
+    tokens = sample_search(step, state, START, END, MAX_LEN, temperature=temperature, top_k=top_k, seed=seed)
+    expected = reference_sample(step, state, START, END, MAX_LEN, temperature, top_k, seed)
+    np.testing.assert_array_equal(np.asarray(tokens), expected)
+    greedy = np.asarray(greedy_search(step, state, START, END, MAX_LEN))
+    assert not np.array_equal(expected, greedy)  # it does sample
+
+
+def test_temperature_zero_or_top_k_one_is_greedy():
+    step, state, _ = decoder("gru", 2, 1.5)
+    greedy = np.asarray(greedy_search(step, state, START, END, MAX_LEN))
+    for options in ({"temperature": 0.0}, {"top_k": 1, "temperature": 3.0}, {"temperature": 0, "seed": 99}):
+        np.testing.assert_array_equal(np.asarray(sample_search(step, state, START, END, MAX_LEN, **options)), greedy)
+
+
+def test_seeded_sampling_is_reproducible_and_follows_the_distribution():
+    logits = np.array([2.0, 1.0, 0.0, -1.0, float("-inf")], dtype="float32")
+    rows = 6000
+
+    def step(tokens, state):  # the same distribution at every step, whatever came before
+        return ops.broadcast_to(ops.convert_to_tensor(logits), (ops.shape(tokens)[0], 5)), state
+
+    state = (np.zeros((rows, 1), "float32"),)
+    first = np.asarray(sample_search(step, state, 0, 99, 2, temperature=0.5, seed=4))
+    np.testing.assert_array_equal(np.asarray(sample_search(step, state, 0, 99, 2, temperature=0.5, seed=4)), first)
+    assert (np.asarray(sample_search(step, state, 0, 99, 2, temperature=0.5, seed=5)) != first).mean() > 0.1
+    for temperature, top_k in ((0.5, 0), (1.0, 0), (2.0, 0), (1.0, 2)):
+        tokens = np.asarray(sample_search(step, state, 0, 99, 2, temperature=temperature, top_k=top_k, seed=1))
+        scaled = np.exp((logits - logits.max()) / temperature)
+        if top_k:
+            scaled[np.argsort(-logits)[top_k:]] = 0
+        expected = scaled / scaled.sum()
+        for column in range(2):  # each step draws afresh
+            observed = np.bincount(tokens[:, column], minlength=5) / rows
+            sigma = np.sqrt(expected * (1 - expected) / rows)
+            assert np.all(np.abs(observed - expected) <= 4 * sigma + 1e-9), (temperature, top_k, observed, expected)
+    noise = ops.convert_to_numpy(gumbel_noise(3, 0, 200, 500)).ravel()
+    assert abs(noise.mean() - 0.5772) < 0.02 and abs(noise.std() - np.pi / np.sqrt(6)) < 0.02  # Gumbel(0, 1)
+
+
+def test_sample_runs_in_tf_function_with_tensor_options(lstm):
+    import tensorflow as tf
+
+    step, state, _ = lstm
+    scalar = [tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
+              tf.TensorSpec([], tf.int32)]
+    signature = [tf.TensorSpec([None, UNITS], tf.float32)] * 2 + [tf.TensorSpec([None, CONTEXT_LEN, UNITS])] + scalar
+
+    @tf.function(input_signature=signature)
+    def sample(h, c, ctx, temperature, top_k, seed, max_length):
+        return sample_search(step, (h, c, ctx), START, END, max_length, temperature, top_k, seed)
+
+    for temperature, top_k, seed, length in ((0.8, 4, 3, MAX_LEN), (1.5, 0, 8, 5), (0.0, 0, 0, MAX_LEN)):
+        tokens = sample(*state, temperature, top_k, seed, length).numpy()
+        np.testing.assert_array_equal(tokens, reference_sample(step, state, START, END, length, temperature, top_k,
+                                                               seed))
+    assert sample.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize(("options", "pattern"), [
+    ({"temperature": -0.5}, "temperature must be a finite number >= 0"),
+    ({"temperature": float("nan")}, "temperature must be a finite number >= 0"),
+    ({"top_k": -1}, r"top_k must be an integer >= 0"),
+    ({"top_k": 1.5}, r"top_k must be an integer >= 0"),
+    ({"seed": 2**31}, "seed must be an integer from 0 to 2147483647"),
+])
+def test_sample_rejects_bad_options(lstm, options, pattern):
+    step, state, _ = lstm
+    with pytest.raises(ValueError, match=pattern):
+        sample_search(step, state, START, END, MAX_LEN, **options)

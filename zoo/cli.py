@@ -89,6 +89,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per input")
     p.add_argument("--beam-width", type=int, help="translation: beam search width (default 1, greedy)")
 
+    p = sub.add_parser("generate", help="continue prompts with a language-model run or export")
+    p.add_argument("run", help="language_model run directory or exported SavedModel")
+    p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                   help="text to continue (repeatable; none: lines from stdin; '' starts from nothing)")
+    p.add_argument("--max-length", type=int, help="tokens to generate (default: the training window)")
+    p.add_argument("--temperature", type=float, help="0 (default): greedy; higher: more varied")
+    p.add_argument("--top-k", type=int, help="sample from the k most likely tokens (default 0: all)")
+    p.add_argument("--seed", type=int, help="sampling seed (default 0): the same seed, the same text")
+    p.add_argument("--json", action="store_true", help="one JSON object per prompt")
+
     p = sub.add_parser("demo", help="the main job on built-in data: train, compare with the control, tune, export")
     p.add_argument("--out", default="runs/demo", help="folder for the runs and the export (default runs/demo)")
     p.add_argument("--data", default="builtin:negation", help="sentiment data spec (default builtin:negation)")
@@ -266,6 +276,23 @@ def _cmd_predict(zoo, args) -> None:
     print(_predictions_table(task, results))
 
 
+def _cmd_generate(zoo, args) -> None:
+    from .runs import task_of
+
+    task = task_of(args.run)
+    if task.name != "language_model":
+        raise zoo.ZooError(f"zoo generate continues text with a language_model run or export; {args.run} is a "
+                           f"{task.name} one (use 'zoo predict')")
+    prompts = list(args.prompt)
+    if not prompts:
+        args.inputs = []
+        prompts = _read_inputs(task, args)
+    results = zoo.predict(args.run, prompts, max_length=args.max_length, temperature=args.temperature,
+                          top_k=args.top_k, seed=args.seed)
+    for r in results:
+        print(json.dumps(r, ensure_ascii=False) if args.json else r["text"])
+
+
 def _quiet_framework_import() -> None:
     """Import Keras (and TensorFlow) with native stderr muted: TensorFlow prints
     start-up notes from C++ before its log level applies, which buries our output."""
@@ -326,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(zoo.evaluate(args.run, args.data, args.split)))
         elif args.command == "predict":
             _cmd_predict(zoo, args)
+        elif args.command == "generate":
+            _cmd_generate(zoo, args)
         elif args.command == "build":
             _cmd_build(zoo, args)
         elif args.command == "tune":

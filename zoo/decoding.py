@@ -1,4 +1,4 @@
-"""Greedy and beam-search decoding for recurrent decoders (translation, captioning).
+"""Greedy, beam-search and sampled decoding for recurrent decoders (translation, captioning, language models).
 
 A decoder is given to these functions as a *step function*::
 
@@ -60,6 +60,7 @@ leading batch dimension, simple enough to tile and gather here in a few lines.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,8 +73,8 @@ PAD = 0
 State = Sequence[Any]
 StepFn = Callable[[Any, State], tuple[Any, State]]
 
-__all__ = ["PAD", "beam_search", "compiled", "greedy_search", "length_penalty_factor", "reference_beam",
-           "reference_greedy"]
+__all__ = ["PAD", "beam_search", "compiled", "greedy_search", "gumbel_noise", "length_penalty_factor",
+           "reference_beam", "reference_greedy", "reference_sample", "sample_search"]
 
 
 def compiled(fn: Callable) -> Callable:
@@ -330,3 +331,152 @@ def reference_beam(
         out[b, : len(tokens)] = tokens
         out_scores[b] = score
     return out, out_scores
+
+
+# Sampling: temperature and top-k, seeded by a counter-based hash (the same numbers on every backend).
+
+_MIX_1, _MIX_2 = -2048144789, -1028477387  # MurmurHash3's fmix32 constants 0x85ebca6b, 0xc2b2ae35 as int32
+_STEP_KEY, _ROW_KEY, _TOKEN_KEY = 0x2545F491, 0x165667B1, 0x27D4EB2F
+MAX_SEED = 2**31 - 1
+
+
+def _fmix(h: Any) -> Any:
+    """MurmurHash3's 32-bit finalizer in int32 arithmetic (multiplication wraps; shifts are made logical)."""
+    h = ops.bitwise_xor(h, ops.bitwise_and(ops.right_shift(h, 16), 0xFFFF))
+    h = h * _MIX_1
+    h = ops.bitwise_xor(h, ops.bitwise_and(ops.right_shift(h, 13), 0x7FFFF))
+    h = h * _MIX_2
+    return ops.bitwise_xor(h, ops.bitwise_and(ops.right_shift(h, 16), 0xFFFF))
+
+
+def gumbel_noise(seed: Any, step: Any, rows: Any, vocab: int) -> Any:
+    """Gumbel(0, 1) noise ``[rows, vocab]`` for decoding step ``step``: a hash of (seed, step, row, token).
+
+    A pure function of its arguments in ``keras.ops`` int32 arithmetic, so it runs inside a compiled loop
+    (no random-generator state to carry) and gives the same numbers on TensorFlow, JAX and NumPy
+    (:func:`reference_sample` computes it with NumPy). Uniforms have 23 random bits."""
+    seed = ops.cast(seed, "int32")
+    step = ops.cast(step, "int32")
+    base = _fmix(_fmix(seed) + step * _STEP_KEY)
+    row = ops.expand_dims(ops.arange(rows, dtype="int32") * _ROW_KEY, 1)
+    token = ops.expand_dims(ops.arange(vocab, dtype="int32") * _TOKEN_KEY, 0)
+    h = _fmix(_fmix(base + row) + token)
+    uniform = (ops.cast(ops.bitwise_and(h, 0x7FFFFF), "float32") + 0.5) / float(2**23)
+    return -ops.log(-ops.log(uniform))
+
+
+def _top_k_mask(logits: Any, top_k: Any) -> Any:
+    """``logits`` with every token below the ``top_k``-th largest set to -inf (``top_k`` 0: all kept).
+    ``top_k`` may be a tensor (an export's input): the threshold is read from the sorted logits."""
+    vocab = ops.shape(logits)[-1]
+    k = ops.minimum(ops.cast(top_k, "int32"), vocab)
+    descending = -ops.sort(-logits, axis=-1)
+    index = ops.maximum(k - 1, 0) * ops.ones_like(logits[:, :1], dtype="int32")
+    threshold = ops.take_along_axis(descending, index, axis=-1)
+    keep = ops.logical_or(k <= 0, logits >= threshold)
+    return ops.where(keep, logits, float("-inf"))
+
+
+def _check_sampling(temperature: Any, top_k: Any, seed: Any) -> None:
+    """Python values are checked here; tensors (an export's inputs) are taken as they come."""
+    if isinstance(temperature, int | float) and not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    if isinstance(top_k, int | float) and (isinstance(top_k, bool) or top_k != int(top_k) or top_k < 0):
+        raise ValueError(f"top_k must be an integer >= 0 (0: no limit), got {top_k!r}")
+    if isinstance(seed, int | float) and (isinstance(seed, bool) or seed != int(seed) or not 0 <= seed <= MAX_SEED):
+        raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}, got {seed!r}")
+
+
+def sample_search(step_fn: StepFn, initial_state: State, start_token: Any, end_token: int, max_length: int,
+                  temperature: Any = 1.0, top_k: Any = 0, seed: Any = 0) -> Any:
+    """Sampling of a whole batch in one ``keras.ops.while_loop``: temperature, top-k, a seed.
+
+    Each step draws the next token from ``softmax(logits / temperature)`` restricted to the ``top_k``
+    most likely tokens (``top_k=0``: the whole vocabulary), by the Gumbel-max trick with
+    :func:`gumbel_noise` of ``(seed, step, row)``: the same seed gives the same tokens, on every
+    backend, in a SavedModel too. ``temperature=0`` or ``top_k=1`` is greedy decoding, token for token
+    :func:`greedy_search`'s. ``start_token`` is an int or int32 ``[batch]`` (each row's first input,
+    e.g. the last token of a prompt whose other tokens made ``initial_state``). ``temperature``,
+    ``top_k``, ``seed`` and ``max_length`` may be scalar tensors (on TensorFlow: an export's inputs).
+    Output as :func:`greedy_search`: int32 ``[batch, max_length]``, end token included, :data:`PAD` after it.
+
+    Example::
+
+        tokens = sample_search(step, (h0, c0), start_token=2, end_token=3, max_length=40,
+                               temperature=0.8, top_k=20, seed=7)
+    """
+    state = _check(initial_state, max_length if isinstance(max_length, int) else 1)  # or a scalar tensor
+    _check_sampling(temperature, top_k, seed)
+    batch = ops.shape(state[0])[0]
+    tokens = ops.zeros((batch, max_length), dtype="int32")
+    previous = ops.cast(ops.convert_to_tensor(start_token), "int32") * ops.ones((batch,), dtype="int32")
+    finished = ops.zeros((batch,), dtype="bool")
+    temperature = ops.cast(temperature, "float32")
+    greedy = ops.logical_or(temperature <= 0, ops.cast(top_k, "int32") == 1)
+    scale = ops.where(temperature > 0, temperature, 1.0)
+
+    def cond(i, previous, finished, tokens, state):
+        return ops.logical_and(i < max_length, ops.logical_not(ops.all(finished)))
+
+    def body(i, previous, finished, tokens, state):
+        logits, state = _call_step(step_fn, previous, state)
+        scores = _top_k_mask(logits / scale, top_k) + gumbel_noise(seed, i, batch, ops.shape(logits)[-1])
+        chosen = ops.where(greedy, ops.argmax(logits, axis=-1), ops.argmax(scores, axis=-1))
+        chosen = ops.where(finished, 0, ops.cast(chosen, "int32"))
+        tokens = _write_column(tokens, i, chosen)
+        finished = ops.logical_or(finished, chosen == end_token)
+        return i + 1, chosen, finished, tokens, state
+
+    i = ops.convert_to_tensor(0, dtype="int32")
+    _, _, _, tokens, _ = ops.while_loop(cond, body, (i, previous, finished, tokens, state),
+                                        maximum_iterations=max_length)
+    return tokens
+
+
+def _np_gumbel(seed: int, step: int, rows: int, vocab: int) -> np.ndarray:
+    """:func:`gumbel_noise` in NumPy uint32 arithmetic, written independently of ``keras.ops``."""
+    def fmix(h):
+        h = h ^ (h >> np.uint32(16))
+        h = h * np.uint32(0x85EBCA6B)
+        h = h ^ (h >> np.uint32(13))
+        h = h * np.uint32(0xC2B2AE35)
+        return h ^ (h >> np.uint32(16))
+
+    with np.errstate(over="ignore"):
+        u32 = np.uint32
+        base = fmix(fmix(u32(seed)) + u32(step) * u32(_STEP_KEY))
+        row = (np.arange(rows, dtype=np.uint32) * u32(_ROW_KEY))[:, None]
+        token = (np.arange(vocab, dtype=np.uint32) * u32(_TOKEN_KEY))[None, :]
+        h = fmix(fmix(base + row) + token)
+    uniform = ((h & u32(0x7FFFFF)).astype(np.float32) + np.float32(0.5)) / np.float32(2**23)
+    return -np.log(-np.log(uniform))
+
+
+def reference_sample(step_fn: StepFn, initial_state: State, start_token: Any, end_token: int, max_length: int,
+                     temperature: float = 1.0, top_k: int = 0, seed: int = 0) -> np.ndarray:
+    """Plain-loop sampling, one example at a time with NumPy noise; same output as :func:`sample_search`.
+
+    Example::
+
+        np.testing.assert_array_equal(sample_search(step, s, 2, 3, 10, seed=1),
+                                      reference_sample(step, s, 2, 3, 10, seed=1))
+    """
+    batch = int(ops.shape(initial_state[0])[0])
+    starts = np.broadcast_to(np.asarray(start_token, dtype=np.int32), (batch,))
+    out = np.full((batch, max_length), PAD, dtype=np.int32)
+    for b in range(batch):
+        state, token = _example_state(initial_state, b), int(starts[b])
+        for t in range(max_length):
+            logits, state = _step_one(step_fn, token, state)
+            if temperature <= 0 or top_k == 1:
+                token = int(np.argmax(logits))
+            else:
+                scaled = logits / np.float32(temperature)
+                if top_k > 0:
+                    threshold = np.sort(scaled)[::-1][min(top_k, scaled.size) - 1]
+                    scaled = np.where(scaled >= threshold, scaled, -np.inf)
+                token = int(np.argmax(scaled + _np_gumbel(seed, t, batch, logits.size)[b]))
+            out[b, t] = token
+            if token == end_token:
+                break
+    return out

@@ -68,17 +68,19 @@ def resolve_preprocessing(spec: ModelSpec, values: Mapping[str, Any]) -> dict[st
     resolved = hparams.resolve(spec.name, options, {k: v for k, v in values.items() if k not in files})
     result = {n: resolved.values.get(n, p.default) for n, p in options.items()}
     for name in files:
-        result[name] = None if values.get(name) in (None, "") else _existing_file(name, values[name])
+        folder = name in spec.task.folder_options
+        result[name] = None if values.get(name) in (None, "") else _existing_file(name, values[name], folder)
     return result
 
 
-def _existing_file(option: str, path: Any) -> str:
+def _existing_file(option: str, path: Any, folder: bool = False) -> str:
     if not isinstance(path, str):
-        raise HyperparameterError(f"{option} must be the path of a file, got {path!r}")
+        raise HyperparameterError(f"{option} must be the path of a {'folder' if folder else 'file'}, got {path!r}")
     if not os.path.exists(path):
-        raise DataError(f"{option}: file not found: {path}")
-    if os.path.isdir(path):
-        raise DataError(f"{option}: {path} is a directory, not a file")
+        raise DataError(f"{option}: {'folder' if folder else 'file'} not found: {path}")
+    if os.path.isdir(path) != folder:
+        raise DataError(f"{option}: {path} is a {'file' if folder else 'directory'}, not a "
+                        f"{'folder' if folder else 'file'}")
     return path
 
 

@@ -41,6 +41,23 @@ def _resolve_splits(spec: DataSpec, available: list[str]) -> dict[str, str]:
     return splits
 
 
+def tfds_builder(spec: DataSpec, example: str):
+    """``(name, data_dir, builder)`` of the set ``spec`` names; a missing name or an unknown set is a
+    DataError (its first line only, not TFDS's list of every set). ``example`` completes "e.g. ..."."""
+    import tensorflow_datasets as tfds
+
+    name = spec.target
+    if not name:
+        raise DataError(f"{spec.text}: name the set, e.g. {example}")
+    data_dir = spec.parts.get("data_dir")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as exc:  # DatasetNotFoundError and friends
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise DataError(f"{spec.text}: TFDS has no set {name!r} ({type(exc).__name__}: {first})") from None
+    return name, data_dir, builder
+
+
 def _find_feature(spec: DataSpec, features, role: str, kind, supervised: tuple | None, index: int) -> str:
     if role in spec.parts:
         if spec.parts[role] not in features:

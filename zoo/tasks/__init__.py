@@ -92,6 +92,7 @@ class Task:
     # Preprocessing options whose value is the path of a local file (e.g. word vectors): free
     # strings, not searchable, checked to name a file before any data is read. Name -> description.
     file_options: ClassVar[dict[str, str]] = {}
+    folder_options: ClassVar[tuple[str, ...]] = ()  # those of file_options that name a folder (a run)
 
     def __init__(self) -> None:
         self._preprocessing_space: dict | None = None
@@ -210,7 +211,7 @@ def register_task(task_class: type[Task]) -> type[Task]:
     return task_class
 
 
-_BUILTIN_TASKS = ("sentiment", "translation", "video_labeling", "captioning")
+_BUILTIN_TASKS = ("sentiment", "translation", "video_labeling", "captioning", "language_model")
 
 
 def _ensure_loaded() -> None:

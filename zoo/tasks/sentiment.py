@@ -29,7 +29,7 @@ from ..errors import DataError, HyperparameterError
 from ..metrics import classification_report
 from ..recurrent import declare_lr_decay, declare_stack, lr_schedule, optimizer, recurrent_stack
 from ..report import label_predictions
-from ..text import Tokenizer, tokenize
+from ..text import OOV, PAD, Tokenizer, tokenize
 from . import Endpoint, FitData, Serving, Task, register_task
 
 Example = tuple[str, str]  # (text, label name)
@@ -147,7 +147,10 @@ class SentimentTask(Task):
     input_name = "TEXT"
     file_options: ClassVar[dict[str, str]] = {
         "embeddings": "a local word-vectors file (GloVe, word2vec or fastText text format, .txt or .vec, "
-                      "optionally .gz) whose vectors initialise the embedding (zoo.embeddings)"}
+                      "optionally .gz) whose vectors initialise the embedding (zoo.embeddings)",
+        "pretrained": "a language_model run (word level) whose vocabulary, embedding and recurrent layers start "
+                      "the model (Dai & Le 2015; zoo.tasks.language_model.copy_pretrained)"}
+    folder_options = ("pretrained",)
 
     def declare_preprocessing(self, hp) -> None:
         hp.Int("max_tokens", 100, 500_000, default=20_000)  # vocabulary size, reserved ids included
@@ -173,7 +176,15 @@ class SentimentTask(Task):
 
     def fit_preprocessor(self, splits: Splits[Example], options: dict[str, Any]) -> TextClassificationPreprocessor:
         texts = [text for text, _ in splits.train]
-        tokenizer = Tokenizer.fit(texts, max_tokens=options["max_tokens"])
+        if options.get("pretrained") and options.get("embeddings"):
+            raise HyperparameterError("give embeddings=PATH (word vectors) or pretrained=LM_RUN (a language model), "
+                                      "not both: each sets the vocabulary and the embedding")
+        if options.get("pretrained"):  # the language model's vocabulary, so every embedding row is pretrained
+            from .language_model import pretrained_vocabulary
+
+            tokenizer = Tokenizer([PAD, OOV, *pretrained_vocabulary(options["pretrained"])])
+        else:
+            tokenizer = Tokenizer.fit(texts, max_tokens=options["max_tokens"])
         longest = max(max(1, len(tokenize(t))) for t in texts)
         labels = splits.info.get("label_names") or _sort_labels({label for _, label in splits.train})
         preprocessor = TextClassificationPreprocessor(tokenizer, labels, min(longest, options["max_length"]), options)
@@ -184,6 +195,11 @@ class SentimentTask(Task):
         return preprocessor
 
     def initialize_model(self, model, preprocessor) -> None:
+        if preprocessor.options.get("pretrained"):
+            from .language_model import copy_pretrained
+
+            copy_pretrained(model, preprocessor.options["pretrained"], preprocessor.tokenizer.vocabulary)
+            return
         layer = model.get_layer("embedding")
         if preprocessor.initial_embeddings is None:
             if not layer.trainable:

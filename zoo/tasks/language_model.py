@@ -1,0 +1,738 @@
+"""Language modelling, next-step prediction: predict token t+1 from the tokens up to t.
+
+Many-to-many and aligned: one output per input step. Entries ``lstm`` and ``gru``: an
+embedding, a stack of fused recurrent layers (cuDNN-eligible) and a softmax over the
+vocabulary. Generation runs the same layers' cells one step at a time
+(:meth:`LanguageModel.decode_step`) in one compiled loop (:func:`zoo.decoding.sample_search`);
+a test checks that step-by-step logits equal the fused ones.
+
+Preprocessing: word tokens (:class:`zoo.text.ReversibleTokenizer`, case and punctuation kept,
+so generated text reads back) or characters (:class:`CharacterTokenizer`). A document is
+``[START] tokens [END]``; it is cut into windows of ``window`` predicted tokens, each window's
+inputs starting with the token before it, so every token of a document is predicted exactly
+once and the state starts afresh in each window. Padding never counts: its targets have weight
+0 in the loss and in every metric.
+
+Metrics: ``perplexity`` (exp of the mean negative log-likelihood per real target token, summed
+exactly over all batches), ``token_accuracy`` (next-token argmax) and ``loss`` (the same mean
+log-likelihood, ``ln perplexity``). ``val_perplexity`` (min) drives early stopping and tuning.
+
+Generation: a prompt is encoded as ``[START] tokens``; all but its last token are fed through the
+cells to make the state, and sampling continues from the last one (``temperature``, ``top_k``,
+``seed``; temperature 0 is greedy). The export's ``generate`` signature does the same in the graph.
+
+Transfer (Dai & Le 2015): :func:`copy_pretrained` initialises a sentiment model's embedding and
+recurrent layers from a trained language model (``--set pretrained=LM_RUN``).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from .._registry import register_model
+from ..batching import length_batched
+from ..data import Splits, parse_spec
+from ..decoding import MAX_SEED, sample_search
+from ..errors import DataError, HyperparameterError, RunDirError
+from ..recurrent import optimizer
+from ..text import END, OOV, PAD, SPACE_MARK, START, ReversibleTokenizer, _normalize, _reversible_patterns
+from . import Endpoint, FitData, Serving, Task, register_task
+
+PROMPT_LENGTH = 512       # prompt tokens kept (the first ones)
+MAX_GENERATE = 10_000     # the most tokens one generation may produce
+MAX_TEMPERATURE = 100.0
+CHAR_FORMAT = 1
+
+
+# ---------------------------------------------------------------------------
+# Character tokenizer
+# ---------------------------------------------------------------------------
+
+class CharacterTokenizer:
+    """Characters (Unicode code points) as tokens, with :class:`ReversibleTokenizer`'s id layout and interface.
+
+    Ids: 0 padding, 1 out-of-vocabulary, 2 ``[START]``, 3 ``[END]``, then the characters of the training
+    texts by falling frequency (ties by code point). Text is normalised as by the word tokenizer
+    (whitespace runs become one space, ends stripped, optionally lowercased); a space is a character
+    like any other, so :meth:`decode` returns the characters as they are (an unknown one as U+FFFD).
+    :meth:`tf_encode` / :meth:`tf_decode` do the same in TF ops (``tf.strings.unicode_split`` and a
+    lookup table) for the export.
+    """
+
+    pad_id, oov_id, start_id, end_id = 0, 1, 2, 3
+    RESERVED = (PAD, OOV, START, END)
+    kind = "character"
+    UNKNOWN = "\ufffd"
+
+    def __init__(self, vocabulary: Sequence[str], lowercase: bool = False):
+        vocabulary = list(vocabulary)
+        if tuple(vocabulary[:4]) != self.RESERVED:
+            raise ValueError(f"a vocabulary starts with the reserved tokens {list(self.RESERVED)}")
+        if any(len(c) != 1 for c in vocabulary[4:]) or len(set(vocabulary)) != len(vocabulary):
+            raise ValueError("a character vocabulary holds distinct single characters")
+        self.vocabulary, self.lowercase = vocabulary, bool(lowercase)
+        self._index = {c: i for i, c in enumerate(vocabulary[4:], start=4)}
+        self._pieces = ["", self.UNKNOWN, "", "", *vocabulary[4:]]
+        self._table = None
+
+    @classmethod
+    def fit(cls, texts, max_tokens: int, lowercase: bool = False) -> CharacterTokenizer:
+        normal = cls(list(cls.RESERVED), lowercase)
+        counts = collections.Counter(c for text in texts for c in normal.normalize(text))
+        chars = sorted(counts, key=lambda c: (-counts[c], ord(c)))
+        return cls([*cls.RESERVED, *chars[: max(0, max_tokens - 4)]], lowercase)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocabulary)
+
+    def normalize(self, text: str) -> str:
+        return _normalize(text, self.lowercase)
+
+    def lengths(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([len(self.normalize(t)) for t in texts], dtype="int32")
+
+    def encode(self, texts: Sequence[str], sequence_length: int, add_start: bool = False,
+               add_end: bool = False) -> np.ndarray:
+        budget = sequence_length - int(add_start) - int(add_end)
+        if budget < 0 or sequence_length < 1:
+            raise ValueError(f"sequence_length={sequence_length} has no room for the tokens asked for")
+        out = np.zeros((len(texts), sequence_length), dtype="int32")
+        for row, text in enumerate(texts):
+            content = [self._index.get(c, self.oov_id) for c in self.normalize(text)[:budget]]
+            ids = [self.start_id] * add_start + content + [self.end_id] * add_end or [self.oov_id]
+            out[row, : len(ids)] = ids
+        return out
+
+    def decode(self, ids) -> list[str]:
+        texts = []
+        for row in np.asarray(ids, dtype="int64").reshape(len(ids), -1):
+            pieces = []
+            for i in row.tolist():
+                i = i if 0 <= i < self.vocab_size else self.oov_id
+                if i in (self.end_id, self.pad_id):
+                    break
+                pieces.append(self._pieces[i])
+            texts.append("".join(pieces))
+        return texts
+
+    # -- TF side (export) --------------------------------------------------
+    def tf_resources(self) -> list:
+        if self._table is None:
+            import tensorflow as tf
+
+            with tf.init_scope():
+                keys = tf.constant(["", *self.vocabulary[4:]], dtype=tf.string)
+                values = tf.constant([self.oov_id, *range(4, self.vocab_size)], dtype=tf.int64)
+                self._table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values),
+                                                        default_value=self.oov_id)
+        return [self._table]
+
+    def _tf_normalize(self, texts):
+        import tensorflow as tf
+
+        texts = tf.strings.regex_replace(texts, _reversible_patterns("re2")[0], " ")
+        texts = tf.strings.regex_replace(texts, "^ | $", "")
+        return tf.strings.lower(texts, encoding="utf-8") if self.lowercase else texts
+
+    def tf_encode(self, texts, sequence_length: int, add_start: bool = False, add_end: bool = False):
+        import tensorflow as tf
+
+        budget = sequence_length - int(add_start) - int(add_end)
+        table = self.tf_resources()[0]
+        chars = tf.strings.unicode_split(self._tf_normalize(tf.convert_to_tensor(texts, tf.string)), "UTF-8")
+        content = tf.cast(table.lookup(chars), tf.int32)[:, :budget]
+        column = tf.concat([tf.shape(texts)[:1], [1]], axis=0)
+
+        def marker(value):
+            return tf.RaggedTensor.from_tensor(tf.fill(column, value), row_splits_dtype=content.row_splits.dtype)
+
+        parts = [marker(self.start_id)] * add_start + [content] + [marker(self.end_id)] * add_end
+        framed = tf.concat(parts, axis=1) if len(parts) > 1 else content
+        return framed.to_tensor(default_value=self.pad_id, shape=[None, sequence_length])
+
+    def tf_decode(self, ids):
+        import tensorflow as tf
+
+        ids = tf.cast(tf.convert_to_tensor(ids), tf.int64)
+        ids = tf.where((ids >= 0) & (ids < self.vocab_size), ids, tf.cast(self.oov_id, tf.int64))
+        stop = tf.equal(ids, self.end_id) | tf.equal(ids, self.pad_id)
+        before_stop = tf.equal(tf.cumsum(tf.cast(stop, tf.int32), axis=1), 0)
+        pieces = tf.gather(tf.constant(self._pieces, dtype=tf.string), ids)
+        return tf.strings.reduce_join(tf.where(before_stop, pieces, ""), axis=1)
+
+    # -- files ----------------------------------------------------------------
+    def save(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "vocabulary.txt"), "w", encoding="utf-8") as f:
+            for token in self.vocabulary:
+                f.write(json.dumps(token, ensure_ascii=False) + "\n")
+        with open(os.path.join(directory, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump({"format": CHAR_FORMAT, "kind": self.kind, "lowercase": self.lowercase,
+                       "vocab_size": self.vocab_size}, f, indent=1)
+
+    @classmethod
+    def load(cls, directory: str) -> CharacterTokenizer:
+        with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        with open(os.path.join(directory, "vocabulary.txt"), encoding="utf-8") as f:
+            return cls([json.loads(line) for line in f if line.strip()], config["lowercase"])
+
+
+def load_tokenizer(directory: str):
+    with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
+        kind = json.load(f).get("kind")
+    return CharacterTokenizer.load(directory) if kind == "character" else ReversibleTokenizer.load(directory)
+
+
+# ---------------------------------------------------------------------------
+# Preprocessing
+# ---------------------------------------------------------------------------
+
+class LanguageModelPreprocessor:
+    """The tokenizer and the window length: everything between raw documents and the model."""
+
+    def __init__(self, tokenizer, window: int, options: dict[str, Any] | None = None):
+        self.tokenizer, self.window = tokenizer, int(window)
+        self.options = dict(options or {})
+
+    def problem(self) -> dict[str, int]:
+        return {"vocab_size": self.tokenizer.vocab_size}
+
+    def documents(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text as ``[START] ids [END]``, whole."""
+        out = []
+        for start in range(0, len(texts), 256):
+            chunk = list(texts[start:start + 256])
+            lengths = self.tokenizer.lengths(chunk)
+            ids = self.tokenizer.encode(chunk, int(lengths.max(initial=0)) + 2, add_start=True, add_end=True)
+            out.extend(row[: n + 2] for row, n in zip(ids, lengths, strict=True))
+        return out
+
+    def windows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs, next-token targets ``[N, window]`` and their weights (1 on real targets, 0 on padding)."""
+        rows_x, rows_y = [], []
+        for doc in self.documents(texts):
+            for j in range(0, len(doc) - 1, self.window):
+                rows_x.append(doc[j:j + self.window])
+                rows_y.append(doc[j + 1:j + 1 + self.window])
+        x = np.zeros((len(rows_x), self.window), dtype="int32")
+        y = np.zeros_like(x)
+        for i, (a, b) in enumerate(zip(rows_x, rows_y, strict=True)):
+            x[i, : len(a)], y[i, : len(b)] = a, b
+        return x, y, (y != 0).astype("float32")
+
+    def encode_prompts(self, prompts: Sequence[str]) -> np.ndarray:
+        return self.tokenizer.encode(list(prompts), PROMPT_LENGTH + 1, add_start=True)
+
+    def join(self, prompt: str, generated_ids: np.ndarray) -> tuple[str, str]:
+        """``(continuation, prompt + continuation)`` as text; a word continuation is spaced as generated."""
+        tok = self.tokenizer
+        continuation = tok.decode(np.asarray(generated_ids)[None, :])[0]
+        prompt = tok.normalize(prompt)
+        if tok.kind == "character":
+            return continuation, prompt + continuation
+        first = int(generated_ids[0]) if len(generated_ids) else 0
+        spaced = first == tok.oov_id or not 0 <= first < tok.vocab_size or tok.vocabulary[first].startswith(SPACE_MARK)
+        separator = " " if spaced and prompt and continuation else ""
+        return continuation, prompt + separator + continuation
+
+    def tf_join(self, prompts, generated_ids):
+        """:meth:`join` in TF ops, for a batch."""
+        import tensorflow as tf
+
+        tok = self.tokenizer
+        continuation = tok.tf_decode(generated_ids)
+        prompts = tok._tf_normalize(prompts)
+        if tok.kind == "character":
+            return continuation, prompts + continuation
+        marks = [i == tok.oov_id or tok.vocabulary[i].startswith(SPACE_MARK) for i in range(tok.vocab_size)]
+        first = tf.clip_by_value(tf.cast(generated_ids[:, 0], tf.int32), 0, tok.vocab_size - 1)
+        out_of_range = (generated_ids[:, 0] < 0) | (generated_ids[:, 0] >= tok.vocab_size)
+        spaced = tf.gather(tf.constant(marks), first) | out_of_range
+        spaced &= (tf.strings.length(prompts) > 0) & (tf.strings.length(continuation) > 0)
+        return continuation, prompts + tf.where(spaced, " ", "") + continuation
+
+    def save(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.tokenizer.save(os.path.join(directory, "tokenizer"))
+        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
+            json.dump({"window": self.window, "options": self.options}, f, indent=2)
+
+    @classmethod
+    def load(cls, directory: str) -> LanguageModelPreprocessor:
+        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        return cls(load_tokenizer(os.path.join(directory, "tokenizer")), config["window"], config.get("options"))
+
+
+# ---------------------------------------------------------------------------
+# The model and its metric
+# ---------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="zoo.language_model")
+class Perplexity(keras.metrics.Metric):
+    """exp(summed weighted cross-entropy / summed weights), over every batch seen: exact, not a mean of
+    per-batch perplexities. ``y_pred`` are logits."""
+
+    def __init__(self, name: str = "perplexity", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        nll = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        weight = ops.ones_like(nll) if sample_weight is None else ops.cast(sample_weight, nll.dtype)
+        self.total.assign_add(ops.sum(nll * weight))
+        self.count.assign_add(ops.sum(weight))
+
+    def result(self):
+        return ops.exp(self.total / ops.maximum(self.count, 1e-12))
+
+    def reset_state(self):
+        self.total.assign(0.0)
+        self.count.assign(0.0)
+
+
+_RNN = {"lstm": layers.LSTM, "gru": layers.GRU}
+
+
+@keras.saving.register_keras_serializable(package="zoo.language_model")
+class LanguageModel(keras.Model):
+    """Embedding, ``depth`` fused recurrent layers, next-token logits.
+
+    ``call(token_ids [batch, T])`` -> logits ``[batch, T, vocab_size]`` (right-padded, 0 masked).
+    ``decode_step(tokens [batch], state)`` -> ``(logits [batch, vocab], state)`` runs the same
+    weights through the layers' cells (``zoo.decoding``'s step-function contract);
+    ``prime(prompt_ids)`` feeds prompts through them.
+
+    Example::
+
+        model = zoo.build("language_model/lstm", vocab_size=1000)
+        logits = model(ids)
+        state, last = model.prime(prompt_ids)
+    """
+
+    def __init__(self, vocab_size: int, cell: str = "lstm", units: int = 256, depth: int = 2,
+                 embedding_dim: int = 128, dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if cell not in _RNN:
+            raise HyperparameterError(f"cell must be one of {', '.join(_RNN)}, got {cell!r}")
+        self.config_values = dict(vocab_size=vocab_size, cell=cell, units=units, depth=depth,
+                                  embedding_dim=embedding_dim, dropout=dropout)
+        self.cell_kind, self.units = cell, units
+        self.states_per_layer = 2 if cell == "lstm" else 1
+        self.embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+        self.rnn_layers = [_RNN[cell](units, return_sequences=True, name=f"{cell}_{i}") for i in range(depth)]
+        self.dropout_layer = layers.Dropout(dropout, name="dropout")
+        self.logits = layers.Dense(vocab_size, name="logits")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.config_values}
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.call(ops.ones((1, 2), dtype="int32"))
+        super().build(input_shape)
+
+    def call(self, token_ids, training: bool = False):
+        mask = ops.not_equal(token_ids, 0)
+        x = self.dropout_layer(self.embedding(token_ids), training=training)
+        for layer in self.rnn_layers:
+            x = self.dropout_layer(layer(x, mask=mask, training=training), training=training)
+        return self.logits(x)
+
+    def initial_state(self, batch) -> tuple:
+        zeros = ops.zeros((batch, self.units), dtype="float32")
+        return tuple(zeros for _ in range(len(self.rnn_layers) * self.states_per_layer))
+
+    def decode_step(self, tokens, state) -> tuple:
+        x = ops.take(self.embedding.embeddings, tokens, axis=0)
+        n = self.states_per_layer
+        new_states = []
+        for i, layer in enumerate(self.rnn_layers):
+            x, layer_states = layer.cell(x, list(state[i * n:(i + 1) * n]))
+            new_states.extend(layer_states if isinstance(layer_states, list | tuple) else [layer_states])
+        return self.logits(x), tuple(new_states)
+
+    def prime(self, prompt_ids) -> tuple[tuple, Any]:
+        """The state after each row's prompt but its last token, and that token (int32 ``[batch]``).
+
+        ``prompt_ids`` are right-padded ``[START] tokens`` rows; the cells step over them in one loop,
+        each row's state frozen once its own prompt is done."""
+        prompt_ids = ops.cast(prompt_ids, "int32")
+        lengths = ops.maximum(ops.sum(ops.cast(prompt_ids != 0, "int32"), axis=1), 1)
+        last = ops.take_along_axis(prompt_ids, ops.expand_dims(lengths - 1, 1), axis=1)[:, 0]
+        steps = ops.max(lengths) - 1
+
+        def body(t, state):
+            _, new = self.decode_step(prompt_ids[:, t], state)
+            keep = ops.expand_dims(t < lengths - 1, 1)
+            return t + 1, tuple(ops.where(keep, n, s) for n, s in zip(new, state, strict=True))
+
+        _, state = ops.while_loop(lambda t, state: t < steps, body,
+                                  (ops.convert_to_tensor(0, "int32"), self.initial_state(ops.shape(prompt_ids)[0])))
+        return tuple(state), last
+
+
+# ---------------------------------------------------------------------------
+# Generation
+# ---------------------------------------------------------------------------
+
+def check_generation(max_length: Any = None, temperature: Any = None, top_k: Any = None, seed: Any = None) -> None:
+    """Bad values name the option (and its command-line flag) and what it allows."""
+    def integer(value) -> bool:
+        return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+    problem = None
+    if max_length is not None and not (integer(max_length) and 1 <= max_length <= MAX_GENERATE):
+        problem = f"max_length (--max-length) must be an integer from 1 to {MAX_GENERATE}, got {max_length!r}"
+    elif temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float)
+                                      or not 0 <= temperature <= MAX_TEMPERATURE):
+        problem = (f"temperature (--temperature) must be a number from 0 to {MAX_TEMPERATURE:g} (0: greedy), "
+                   f"got {temperature!r}")
+    elif top_k is not None and not (integer(top_k) and top_k >= 0):
+        problem = f"top_k (--top-k) must be an integer >= 0 (0: the whole vocabulary), got {top_k!r}"
+    elif seed is not None and not (integer(seed) and 0 <= seed <= MAX_SEED):
+        problem = f"seed (--seed) must be an integer from 0 to {MAX_SEED}, got {seed!r}"
+    if problem:
+        raise HyperparameterError(problem)
+
+
+def make_generator(model: LanguageModel, preprocessor: LanguageModelPreprocessor):
+    """``(prompt_ids, max_length, temperature, top_k, seed) -> generated ids [batch, max_length]`` in one
+    compiled loop (a traced graph per ``max_length`` on TensorFlow)."""
+    end = preprocessor.tokenizer.end_id
+
+    def generate(prompt_ids, max_length, temperature, top_k, seed):
+        state, last = model.prime(prompt_ids)
+        return sample_search(model.decode_step, state, last, end, max_length, temperature, top_k, seed)
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        compiled = tf.function(generate, reduce_retracing=True)  # max_length (a Python int) fixes the shapes
+        return lambda ids, n, t, k, s: compiled(ids, n, tf.constant(t, tf.float32), tf.constant(k, tf.int32),
+                                                tf.constant(s, tf.int32))
+    return generate
+
+
+def generate_texts(model, preprocessor, prompts: Sequence[str], batch_size: int, max_length: int,
+                   temperature: float = 0.0, top_k: int = 0, seed: int = 0, generator=None) -> list[tuple[str, str]]:
+    """``(continuation, full text)`` for each prompt, batch by batch (rows keep their batch index)."""
+    generator = generator or make_generator(model, preprocessor)
+    ids = preprocessor.encode_prompts(prompts)
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        rows = ids[start:start + batch_size]
+        longest = -(-int((rows != 0).sum(axis=1).max()) // 8) * 8  # few distinct shapes, few traces
+        generated = np.asarray(generator(ops.convert_to_tensor(rows[:, :longest]), max_length, temperature,
+                                         top_k, seed))
+        out.extend(preprocessor.join(p, g) for p, g in zip(prompts[start:start + batch_size], generated, strict=True))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The task
+# ---------------------------------------------------------------------------
+
+@register_task
+class LanguageModelTask(Task):
+    name = "language_model"
+    kind = "many-to-many"
+    description = "Language modelling: predict each next token of a text (aligned many-to-many); generate text."
+    input_description = "a prompt string (may be empty)"
+    output_description = "the prompt continued by sampled or greedy tokens, as text"
+    metrics = ("perplexity", "token_accuracy", "loss")
+    objective = "val_perplexity"
+    objectives: ClassVar[dict[str, str]] = {"val_perplexity": "min", "val_loss": "min", "val_token_accuracy": "max"}
+    default_problem: ClassVar[dict[str, int]] = {"vocab_size": 10000}
+    data_kinds = ("builtin", "text", "tfds")
+    default_epochs = 20
+    default_batch_size = 64
+    patience = 3
+    smoke_data = "builtin:grammar,n=200"
+    sample_inputs = ("the dog", "", "the cats that the king sees", "unknown words zzz")
+    input_name = "PROMPT"
+    predict_options: ClassVar[dict[str, str]] = {
+        "max_length": f"tokens to generate, 1 to {MAX_GENERATE} (default: the training window)",
+        "temperature": f"0 (greedy, the default) to {MAX_TEMPERATURE:g}",
+        "top_k": "sample from the k most likely tokens (0: all)",
+        "seed": f"0 to {MAX_SEED}: the same seed gives the same text"}
+    export_options: ClassVar[dict[str, str]] = {}
+
+    def declare_preprocessing(self, hp) -> None:
+        hp.Choice("tokenizer", ["word", "character"], default="word")
+        hp.Int("max_tokens", 10, 200_000, default=10_000)   # vocabulary size, the 4 reserved ids included
+        hp.Int("window", 4, 2048, default=64)               # predicted tokens per training window
+        hp.Boolean("lowercase", default=False)
+
+    def load_data(self, spec: str) -> Splits[str]:
+        parsed = parse_spec(spec, self.data_kinds)
+        if parsed.kind == "builtin":
+            from ..data.builtin_text import load_builtin_text
+
+            splits = load_builtin_text(parsed)
+        elif parsed.kind == "text":
+            from ..data.text_files import load_text
+
+            splits = load_text(parsed)
+        else:
+            from ..data.tfds_text import load_tfds_text
+
+            splits = load_tfds_text(parsed)
+        if not splits.train:
+            raise DataError(f"{spec}: no training documents")
+        return splits
+
+    def fit_preprocessor(self, splits: Splits[str], options: dict[str, Any]) -> LanguageModelPreprocessor:
+        if options["tokenizer"] == "character":
+            tokenizer = CharacterTokenizer.fit(splits.train, options["max_tokens"], options["lowercase"])
+        else:
+            tokenizer = ReversibleTokenizer.fit(splits.train, max_tokens=options["max_tokens"],
+                                                lowercase=options["lowercase"])
+        return LanguageModelPreprocessor(tokenizer, options["window"], options)
+
+    def load_preprocessor(self, directory: str) -> LanguageModelPreprocessor:
+        return LanguageModelPreprocessor.load(directory)
+
+    def fit_data(self, preprocessor, examples: Sequence[str], where: str, *, batch_size: int,
+                 training: bool, seed: int = 0, epoch: int = 0) -> FitData:
+        if not examples:
+            raise DataError(f"{where}: no documents")
+        x, y, weights = preprocessor.windows(examples)
+        lengths = np.maximum(1, (x != 0).sum(axis=1))
+        return length_batched(x, y, lengths, sample_weight=weights, batch_size=batch_size,
+                              padded_length=preprocessor.window, training=training, seed=seed, epoch=epoch)
+
+    def evaluate(self, model, preprocessor, examples: Sequence[str], batch_size: int, where: str
+                 ) -> dict[str, float]:
+        if not examples:
+            raise DataError(f"{where}: no documents to evaluate")
+        data = self.fit_data(preprocessor, examples, where, batch_size=batch_size, training=False)
+        logs = model.evaluate(data.x, verbose=0, return_dict=True)
+        tokens = int(sum(len(d) - 1 for d in preprocessor.documents(examples)))
+        return {"perplexity": float(logs["perplexity"]), "token_accuracy": float(logs["token_accuracy"]),
+                "loss": math.log(float(logs["perplexity"])), "tokens": tokens, "examples": len(examples)}
+
+    def _options(self, window: int, options: dict[str, Any]) -> dict[str, Any]:
+        values = {"max_length": window, "temperature": 0.0, "top_k": 0, "seed": 0,
+                  **{k: v for k, v in options.items() if v is not None}}
+        check_generation(**values)
+        values["temperature"] = float(values["temperature"])
+        return values
+
+    def predict_outputs(self, model, preprocessor, inputs: Sequence[str], batch_size: int, **options
+                        ) -> dict[str, Any]:
+        bad = [i for i, text in enumerate(inputs) if not isinstance(text, str)]
+        if bad:
+            raise DataError(f"input {bad[0]} is {type(inputs[bad[0]]).__name__}, not a string")
+        o = self._options(preprocessor.window, options)
+        pairs = generate_texts(model, preprocessor, list(inputs), batch_size, o["max_length"], o["temperature"],
+                               o["top_k"], o["seed"])
+        return {"continuation": [c for c, _ in pairs], "text": [t for _, t in pairs]}
+
+    def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
+        def text(value):
+            return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+        return [{"input": prompt, "output": text(full), "prompt": prompt, "continuation": text(more),
+                 "text": text(full)}
+                for prompt, more, full in zip(inputs, outputs["continuation"], outputs["text"], strict=True)]
+
+    def prediction_table(self, predictions):
+        return ["text", "prompt"], [[p["text"], p["prompt"]] for p in predictions]
+
+    def serving(self, model, preprocessor) -> Serving:
+        import tensorflow as tf
+
+        tok = preprocessor.tokenizer
+        def run(prompts, max_length, temperature, top_k, seed):
+            ids = tok.tf_encode(prompts, PROMPT_LENGTH + 1, add_start=True)
+            longest = tf.maximum(1, tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)))
+            state, last = model.prime(ids[:, :longest])
+            tokens = sample_search(model.decode_step, state, last, tok.end_id, max_length, temperature, top_k, seed)
+            continuation, text = preprocessor.tf_join(prompts, tokens)
+            return {"text": text, "continuation": continuation, "token_ids": tokens}
+
+        def generate(prompts, max_length, temperature, top_k, seed):
+            checks = [tf.debugging.assert_greater_equal(max_length, 1, message="max_length must be >= 1"),
+                      tf.debugging.assert_less_equal(max_length, MAX_GENERATE, message="max_length too large"),
+                      tf.debugging.assert_greater_equal(temperature, 0.0, message="temperature must be >= 0"),
+                      tf.debugging.assert_greater_equal(top_k, 0, message="top_k must be >= 0"),
+                      tf.debugging.assert_greater_equal(seed, 0, message="seed must be >= 0")]
+            with tf.control_dependencies(checks):
+                return run(prompts, max_length, temperature, top_k, seed)
+
+        def greedy(prompts):
+            return run(prompts, tf.constant(preprocessor.window), tf.constant(0.0), tf.constant(0),
+                       tf.constant(0))
+
+        def tokenize(prompts):
+            return {"token_ids": tok.tf_encode(prompts, PROMPT_LENGTH + 1, add_start=True)}
+
+        prompts = tf.TensorSpec([None], tf.string, name="prompts")
+        scalars = [tf.TensorSpec([], tf.int32, name="max_length"), tf.TensorSpec([], tf.float32, name="temperature"),
+                   tf.TensorSpec([], tf.int32, name="top_k"), tf.TensorSpec([], tf.int32, name="seed")]
+        outputs = ("text: string [batch] (prompt + continuation); continuation: string [batch]; "
+                   "token_ids: int32 [batch, max_length]")
+        endpoints = {
+            "serve": Endpoint(greedy, [prompts], f"prompts: string [batch] -> {outputs} (greedy, "
+                                                 f"{preprocessor.window} tokens)"),
+            "generate": Endpoint(generate, [prompts, *scalars],
+                                 "prompts: string [batch], max_length: int32 [], temperature: float32 [] "
+                                 "(0: greedy), top_k: int32 [] (0: all), seed: int32 [] -> " + outputs),
+            "tokenize": Endpoint(tokenize, [prompts], "prompts -> token_ids: int32 [batch, "
+                                                      f"{PROMPT_LENGTH + 1}] ([START] tokens)"),
+        }
+        metadata = {"window": preprocessor.window, "tokenizer": tok.kind, "start_id": tok.start_id,
+                    "end_id": tok.end_id, "vocab_size": tok.vocab_size}
+        return Serving(endpoints, tok.tf_resources(), metadata)
+
+    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, **options) -> dict[str, Any]:
+        import tensorflow as tf
+
+        o = self._options((meta or {}).get("window", 64), options)
+        out = loaded.generate(tf.constant(list(inputs), tf.string), tf.constant(o["max_length"], tf.int32),
+                              tf.constant(o["temperature"], tf.float32), tf.constant(o["top_k"], tf.int32),
+                              tf.constant(o["seed"], tf.int32))
+        return {"continuation": [t.decode("utf-8") for t in out["continuation"].numpy()],
+                "text": [t.decode("utf-8") for t in out["text"].numpy()]}
+
+
+# ---------------------------------------------------------------------------
+# Registry entries
+# ---------------------------------------------------------------------------
+
+def _language_model(hp, problem, *, name: str, cell: str) -> LanguageModel:
+    model = LanguageModel(
+        problem["vocab_size"], cell=cell,
+        units=hp.Int("units", 32, 1024, step=32, default=256),
+        depth=hp.Int("depth", 1, 4, default=2),
+        embedding_dim=hp.Int("embedding_dim", 16, 512, step=16, default=128),
+        dropout=hp.Float("dropout", 0.0, 0.6, step=0.1, default=0.1),
+        name=name.replace("/", "_"))
+    model.build()
+    model.compile(optimizer=optimizer(hp),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                  reduction="mean_with_sample_weight"),
+                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy"), Perplexity()])
+    return model
+
+
+@register_model("language_model/lstm")
+def lstm(hp, problem):
+    """Embedding, two stacked LSTMs, softmax over the next token (Zaremba et al. 2014)."""
+    return _language_model(hp, problem, name="language_model/lstm", cell="lstm")
+
+
+@register_model("language_model/gru")
+def gru(hp, problem):
+    """Embedding, two stacked GRUs, softmax over the next token."""
+    return _language_model(hp, problem, name="language_model/gru", cell="gru")
+
+
+
+
+# ---------------------------------------------------------------------------
+# Transfer to sentiment (Dai & Le 2015)
+# ---------------------------------------------------------------------------
+
+def _pretrained_run(run_dir: str):
+    from ..runs import CONFIG, PREPROCESSING
+
+    config_path = os.path.join(run_dir, CONFIG)
+    if not os.path.exists(config_path):
+        raise RunDirError(f"pretrained={run_dir} is not a run directory (no {CONFIG})")
+    with open(config_path, encoding="utf-8") as f:
+        task = json.load(f).get("task")
+    if task != "language_model":
+        raise RunDirError(f"pretrained={run_dir} is a {task} run; it must be a language_model run")
+    preprocessor = LanguageModelPreprocessor.load(os.path.join(run_dir, PREPROCESSING))
+    if preprocessor.tokenizer.kind != "word":
+        raise HyperparameterError(f"pretrained={run_dir} is a {preprocessor.tokenizer.kind}-level language model; "
+                                  "a sentiment model reads words: train it with tokenizer=word")
+    return preprocessor
+
+
+def _word_rows(tokenizer) -> dict[str, int]:
+    """Each word the sentiment tokenizer can produce -> the language model's id for it: its tokens lowercased
+    without the space mark, the most frequent spelling first (``▁The`` and ``the`` both give ``the``)."""
+    from ..text import tokenize
+
+    rows: dict[str, int] = {}
+    for i, token in enumerate(tokenizer.vocabulary[4:], start=4):
+        word = token.lstrip(SPACE_MARK).lower()
+        if word and tokenize(word) == [word]:
+            rows.setdefault(word, i)
+    return rows
+
+
+def pretrained_vocabulary(run_dir: str) -> list[str]:
+    """The words of a word-level language-model run, as a sentiment vocabulary (after padding and OOV)."""
+    return list(_word_rows(_pretrained_run(run_dir).tokenizer))
+
+
+def copy_pretrained(model, run_dir: str, vocabulary: Sequence[str]) -> dict[str, int]:
+    """Initialise ``model``'s ``embedding`` and recurrent layers from language-model run ``run_dir``.
+
+    Embedding row of word ``w`` (of ``vocabulary``, made by :func:`pretrained_vocabulary`) <- the language
+    model's row for ``w``; the out-of-vocabulary row <- its OOV row. The model's recurrent layers, in
+    order, <- the language model's first layers (same cell, units and input size). Shapes that differ
+    raise a HyperparameterError naming both layers and both shapes. Returns what was copied.
+
+    Example::
+
+        copy_pretrained(zoo.build("sentiment/lstm", vocab_size=len(vocab)), "runs/lm", vocab)
+    """
+    from ..runs import load
+
+    rows = _word_rows(_pretrained_run(run_dir).tokenizer)
+    lm = load(run_dir).model
+    source, target = lm.embedding.embeddings, model.get_layer("embedding").embeddings
+    if source.shape[1] != target.shape[1]:
+        raise HyperparameterError(
+            f"pretrained={run_dir}: the language model's embedding is {tuple(source.shape)}, {model.name}'s "
+            f"embedding is {tuple(target.shape)}; set embedding_dim={source.shape[1]}")
+    missing = [w for w in vocabulary[2:] if w not in rows]
+    if missing:
+        raise HyperparameterError(f"pretrained={run_dir}: the vocabulary is not the language model's "
+                                  f"({len(missing)} words it lacks, e.g. {missing[:3]})")
+    matrix = ops.convert_to_numpy(target).copy()
+    lm_matrix = ops.convert_to_numpy(source)
+    matrix[1] = lm_matrix[1]
+    matrix[2:] = lm_matrix[[rows[w] for w in vocabulary[2:]]]
+    target.assign(matrix)
+    recurrent = [layer for layer in model.layers
+                 if isinstance(layer, layers.RNN | layers.Bidirectional)]
+    for i, layer in enumerate(recurrent):
+        if isinstance(layer, layers.Bidirectional):
+            raise HyperparameterError(f"pretrained: {model.name}'s {layer.name} is bidirectional; a language model "
+                                      "reads forwards only: use sentiment/lstm or sentiment/gru")
+        if i >= len(lm.rnn_layers):
+            raise HyperparameterError(f"pretrained={run_dir}: {model.name} has {len(recurrent)} recurrent layers, "
+                                      f"the language model {len(lm.rnn_layers)}; set depth={len(lm.rnn_layers)} "
+                                      "or less")
+        donor = lm.rnn_layers[i]
+        mine, theirs = [tuple(w.shape) for w in layer.weights], [tuple(w.shape) for w in donor.weights]
+        if type(layer.cell) is not type(donor.cell) or mine != theirs:
+            raise HyperparameterError(
+                f"pretrained={run_dir}: {model.name}'s {layer.name} ({type(layer).__name__}, weights {mine}) does "
+                f"not match the language model's {donor.name} ({type(donor).__name__}, weights {theirs}); set "
+                f"units={donor.units}")
+        layer.set_weights(donor.get_weights())
+    return {"embedding_rows": len(vocabulary) - 1, "recurrent_layers": len(recurrent)}
+
+
+__all__ = ["CharacterTokenizer", "LanguageModel", "LanguageModelPreprocessor", "Perplexity", "check_generation",
+           "copy_pretrained", "generate_texts", "make_generator", "pretrained_vocabulary"]
