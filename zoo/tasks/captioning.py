@@ -357,8 +357,11 @@ def caption_arrays(model, preprocessor, inputs: dict[str, np.ndarray], batch_siz
     captioner = captioner or make_captioner(model, preprocessor, beam_width)
     out: list[str] = []
     for start in range(0, total, batch_size):
-        batch = {key: ops.convert_to_tensor(inputs[key][start:start + batch_size])}
-        out.extend(preprocessor.decode(ops.convert_to_numpy(captioner(batch))))
+        rows = inputs[key][start:start + batch_size]
+        if len(rows) < batch_size and total > batch_size:  # pad the last batch: one traced shape, not two
+            rows = np.concatenate([rows, np.zeros((batch_size - len(rows), *rows.shape[1:]), rows.dtype)])
+        tokens = ops.convert_to_numpy(captioner({key: ops.convert_to_tensor(rows)}))
+        out.extend(preprocessor.decode(tokens[:min(batch_size, total - start)]))
     return out
 
 
