@@ -196,7 +196,7 @@ def test_command_line_predict_evaluate_and_bad_input(shapes_run, tmp_path):
     done = subprocess.run([*ZOO, "predict", shapes_run.path, *paths, "--beam-width", "2", "--json"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    predictions = json.loads(done.stdout)
+    predictions = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert [p["input"] for p in predictions] == paths and all(p["caption"] for p in predictions)
     missing = subprocess.run([*ZOO, "predict", shapes_run.path, str(tmp_path / "nope.png")], capture_output=True,
                              text=True, timeout=300)

@@ -105,12 +105,19 @@ def test_results_table_matches_the_recorded_results():
 
 
 def _check_task_tables() -> None:
-    """The translation and video tables quote their recorded files."""
+    """The translation, video and captioning tables quote their recorded files."""
     section = _section("Results")
     with open(os.path.join(ROOT, "experiments", "results", "video_moving_shapes.json"), encoding="utf-8") as f:
         for r in json.load(f)["results"]:
             row = next(row for row in _table(section, "entry") if row[0].startswith(f"`{r['entry']}`"))
             assert row[1] == f"{r['median_frame_accuracy']:.3f}" and row[3] == f"{r['median_edit']:.1f}", row
+    with open(os.path.join(ROOT, "experiments", "results", "captioning_shapes.json"), encoding="utf-8") as f:
+        recorded = json.load(f)
+    for r in recorded["results"]:
+        assert f"`{r['entry']}` | {r['median_bleu1']:.1f} | {r['median_bleu2']:.1f} | {r['median_bleu3']:.1f} | " \
+               f"{r['median_bleu4']:.1f} | {r['median_exact_match']:.3f} |" in section, r["entry"]
+    latency = recorded["export_latency"]
+    assert f"{latency['p50_ms']:.1f} ms" in section and f"{latency['p99_ms']:.1f} ms" in section
     with open(os.path.join(ROOT, "experiments", "results", "translation_dates.json"), encoding="utf-8") as f:
         for r in json.load(f)["results"]:
             assert f"`{r['entry']}` | {r['median_bleu']:.2f} | {r['median_chrf']:.2f} | " \
