@@ -172,8 +172,6 @@ def test_undecodable_and_corrupt_gzip(tmp_path):
 def test_bad_options_fail_before_data_is_read(tmp_path, capsys):
     with pytest.raises(zoo.DataError, match=r"embeddings: file not found: .*nowhere.vec"):
         zoo.train("sentiment/lstm", "csv:/no/such/data.csv", overrides={"embeddings": str(tmp_path / "nowhere.vec")})
-    with pytest.raises(zoo.HyperparameterError, match=r"freeze_embeddings=true .* without --set embeddings"):
-        zoo.train("sentiment/lstm", SMALL, overrides={"freeze_embeddings": True})
     code = main(["train", "sentiment/lstm", "--data", SMALL, "--out", str(tmp_path / "r"),
                  "--set", f"embeddings={tmp_path}"])
     err = capsys.readouterr().err

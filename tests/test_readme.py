@@ -79,29 +79,52 @@ def test_every_data_kind_is_documented():
     assert kinds <= documented, kinds - documented
 
 
+def _recorded(name: str) -> dict:
+    with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _median_range(r: dict) -> str:
+    return f"{r['median_accuracy']:.3f} ({r['min_accuracy']:.3f}-{r['max_accuracy']:.3f})"
+
+
 def test_results_table_matches_the_recorded_results():
     """Each cell of the results table is the median (min-max) accuracy and median seconds of
-    the recorded file for its data, for every sentiment entry."""
-    rows = [row for row in _table(_section("Results"), "entry") if row[0].startswith("`sentiment/")]
-    files = {1: "sentiment_negation.json", 3: "sentiment_uci_sentences.json"}  # column of each data set
-    recorded = {}
-    for column, name in files.items():
-        with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
-            recorded[column] = {r["entry"]: r for r in json.load(f)["results"]}
+    the recorded file for its data, for every sentiment entry; the TF-IDF row and the table of
+    the earlier defaults match their files too."""
+    table = _table(_section("Results"), "entry")
+    rows = [row for row in table if row[0].startswith("`sentiment/")]
+    files = {1: "sentiment_negation.json", 3: "sentiment_uci_sentences.json",  # column of each data set
+             5: "sentiment_rt_sentences.json"}
+    data = {column: _recorded(name) for column, name in files.items()}
+    recorded = {column: {r["entry"]: r for r in d["results"]} for column, d in data.items()}
     entries = []
     for row in rows:
         entry = re.match(r"`([^`]+)`", row[0]).group(1)
         entries.append(entry)
         for column, results in recorded.items():
             r = results[entry]
-            assert row[column] == f"{r['median_accuracy']:.3f} ({r['min_accuracy']:.3f}-{r['max_accuracy']:.3f})", (
-                entry, files[column])
+            assert row[column] == _median_range(r), (entry, files[column])
             assert row[column + 1] == str(round(r["median_seconds"])), (entry, files[column])
     assert sorted(entries) == zoo.list_models(task="sentiment")
+    tfidf = next(row for row in table if row[0].startswith("TF-IDF"))
+    for column in (3, 5):
+        baseline = data[column]["tfidf_logistic_regression"]
+        assert tfidf[column] == f"{baseline['accuracy']:.3f}", files[column]
+        assert tfidf[column + 1] == str(round(baseline["seconds"])), files[column]
+    before = {column: {r["entry"]: r for r in _recorded(name.replace(".json", "_before.json"))["results"]}
+              for column, name in files.items()}
+    earlier = [row for row in _table(_section("Results"), "entry (earlier defaults)") if row[0].startswith("`")]
+    assert sorted(re.match(r"`([^`]+)`", row[0]).group(1) for row in earlier) == zoo.list_models(task="sentiment")
+    for row in earlier:
+        entry = re.match(r"`([^`]+)`", row[0]).group(1)
+        for column in files:
+            assert row[column] == _median_range(before[column][entry]), (entry, column)
+            assert row[column + 1] == str(round(before[column][entry]["median_seconds"])), (entry, column)
     _check_task_tables()
     header = next(line for line in _section("Results").splitlines() if line.startswith("| entry |"))
-    negation, uci = (next(iter(recorded[c].values()))["test_examples"] for c in files)
-    assert f"({negation:,} test sentences)" in header and f"{uci} in test" in header
+    negation, uci, rt = (next(iter(recorded[c].values()))["test_examples"] for c in files)
+    assert f"({negation:,} test sentences)" in header and f"{uci} in test" in header and f"{rt} in test" in header
 
 
 def _check_task_tables() -> None:

@@ -13,12 +13,12 @@ from conftest import SMALL
 import zoo
 
 
-@pytest.mark.parametrize("name", ["sentiment/lstm", "sentiment/gru", "sentiment/bilstm"])
+@pytest.mark.parametrize("name", ["sentiment/simple_rnn", "sentiment/lstm", "sentiment/gru", "sentiment/bilstm"])
 def test_recurrent_entries_learn_word_order(name):
-    """Trained with defaults only, a recurrent entry reads the negation right."""
+    """Trained with defaults only (regularised for real text), every recurrent entry reads the
+    negation right: all 1,192 test sentences."""
     run = zoo.train(name, "builtin:negation", verbose=0)
-    assert run.metrics["test"]["accuracy"] >= 0.97, run.metrics
-    assert run.metrics["test"]["macro_f1"] >= 0.97
+    assert run.metrics["test"]["accuracy"] == 1.0, run.metrics
 
 
 def test_bag_of_embeddings_control_cannot():

@@ -115,7 +115,9 @@ def test_a_trial_trains_exactly_as_zoo_train_does(tmp_path, monkeypatch):
     task = zoo.get(entry).task
     monkeypatch.setattr(task, "patience", 1)  # early stopping within a few epochs, for both alike
     values = {"embedding_dim": 16, "units": 16, "depth": 2, "dropout": 0.3, "learning_rate": 0.03,
-              "clipnorm": 1.0}  # depth 2: the dropout layer, seeded too, is in the model
+              "clipnorm": 1.0,  # depth 2: the dropout layer, seeded too, is in the model
+              "embedding_dropout": 0.25, "weight_decay": 0.05, "lr_decay": 0.7, "pooling": "max",
+              "freeze_embeddings": False}  # the learning-rate schedule runs in trials too
     assert set(values) == set(zoo.get(entry).space())  # nothing left for the tuner to choose
     epochs, seed = 8, 7
     run = zoo.train(entry, SMALL, None, epochs=epochs, overrides=values, seed=seed, verbose=0)

@@ -25,7 +25,7 @@ from ..data import Splits, check_parts, parse_spec, split_by_key
 from ..data.builtin import load_builtin
 from ..data.files import read_table_report
 from ..embeddings import check_dimension, coverage, embedding_matrix, read_vectors
-from ..errors import DataError, HyperparameterError
+from ..errors import DataError
 from ..metrics import classification_report
 from ..recurrent import declare_lr_decay, declare_stack, lr_schedule, optimizer, recurrent_stack
 from ..report import label_predictions
@@ -200,11 +200,10 @@ class SentimentTask(Task):
 
             copy_pretrained(model, preprocessor.options["pretrained"], preprocessor.tokenizer.vocabulary)
             return
+        # freeze_embeddings without a vectors file keeps the random start: a legitimate (random-feature)
+        # model that a search over freeze_embeddings may try, so it is not an error.
         layer = model.get_layer("embedding")
         if preprocessor.initial_embeddings is None:
-            if not layer.trainable:
-                raise HyperparameterError(f"{model.name}: freeze_embeddings=true keeps the embedding as it starts; "
-                                          "without --set embeddings=PATH (word vectors) that is random noise")
             return
         matrix = preprocessor.initial_embeddings
         check_dimension(matrix.shape[1], layer.output_dim, preprocessor.word_vectors["path"], model.name)
