@@ -25,7 +25,7 @@ from ..data import Splits, check_parts, parse_spec, split_by_key
 from ..data.builtin import load_builtin
 from ..data.files import read_table_report
 from ..embeddings import check_dimension, coverage, embedding_matrix, read_vectors
-from ..errors import DataError
+from ..errors import DataError, HyperparameterError
 from ..metrics import classification_report
 from ..recurrent import declare_lr_decay, declare_stack, lr_schedule, optimizer, recurrent_stack
 from ..report import label_predictions
