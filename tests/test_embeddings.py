@@ -177,3 +177,13 @@ def test_bad_options_fail_before_data_is_read(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "is a directory, not a file" in err and "Traceback" not in err
     assert not os.path.exists(tmp_path / "r")
+
+
+def test_word_vectors_and_a_pretrained_language_model_are_exclusive(vectors_file, tmp_path):
+    """Both set the vocabulary and the embedding: asking for both is an error before any training."""
+    lm_run = tmp_path / "lm"
+    lm_run.mkdir()
+    with pytest.raises(zoo.errors.HyperparameterError, match="not both"):
+        zoo.train("sentiment/lstm", SMALL, str(tmp_path / "run"), epochs=1, verbose=0,
+                  overrides={"embeddings": vectors_file, "pretrained": str(lm_run)})
+    assert not (tmp_path / "run").exists()
