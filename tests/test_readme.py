@@ -111,7 +111,8 @@ def _check_task_tables() -> None:
         for r in json.load(f)["results"]:
             row = next(row for row in _table(section, "entry") if row[0].startswith(f"`{r['entry']}`"))
             assert row[1] == f"{r['median_frame_accuracy']:.3f}" and row[3] == f"{r['median_edit']:.1f}", row
-    with open(os.path.join(ROOT, "experiments", "results", "translation_dates.json"), encoding="utf-8") as f:
-        for r in json.load(f)["results"]:
-            assert f"`{r['entry']}` | {r['median_bleu']:.2f} | {r['median_chrf']:.2f} | " \
-                   f"{r['median_exact_match']:.4f}" in section, r["entry"]
+    for name in ("translation_dates.json", "translation_quran_en_fr_defaults.json", "translation_quran_en_fr.json"):
+        with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
+            for r in json.load(f)["results"]:
+                assert f"`{r['entry']}` | {r['median_bleu']:.2f} | {r['median_chrf']:.2f} | " \
+                       f"{r['median_exact_match']:.4f}" in section, (name, r["entry"])
