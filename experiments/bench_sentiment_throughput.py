@@ -514,16 +514,24 @@ def torch_runner(vocab: int, packed: bool, bucketed: bool = False):
         for ids, labels in batches(x, y):
             logits = model(ids)
             loss = loss_fn(logits, labels)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for p in params:  # per-variable clipping, as Keras's clipnorm
-                nn.utils.clip_grad_norm_(p, CLIPNORM)
-            opt.step()
+            torch_update(loss, params, opt)
             total_loss += loss.detach()
             correct += (logits.detach().argmax(1) == labels).sum()
 
     run.model, run.num_params = model, sum(p.numel() for p in params)
     return run
+
+
+def torch_update(loss, params, opt) -> None:
+    """Backward, each parameter's gradient clipped to norm ``CLIPNORM`` (Keras's ``clipnorm`` is
+    per variable, unlike torch's usual global ``clip_grad_norm_``), then the optimizer's step."""
+    from torch import nn
+
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for p in params:
+        nn.utils.clip_grad_norm_(p, CLIPNORM)
+    opt.step()
 
 
 # ---------------------------------------------------------------------------
@@ -591,10 +599,31 @@ def bench_setting(name: str, data: Data, steps: int, args, timings: list[dict]) 
                                           autotune="noat" not in flags)
         params[extra] = params["zoo"]
 
+    seconds = interleaved_runs(name, runners, (x, y, examples), len(x), steps, args, timings)
+
+    if runners["zoo"].state["steps"] != steps or zoo_model.steps_per_execution != zoo_spe:
+        raise SystemExit(f"the zoo's epoch was {runners['zoo'].state['steps']} batches at steps_per_execution "
+                         f"{zoo_model.steps_per_execution}, expected {steps} at {zoo_spe}")
+    buckets = zoo_bucket_lengths(x)
+    return {
+        "data": data.source, "vocab_size": vocab, "sequence_length": length, "steps": steps,
+        "samples_per_run": len(x), "token_fraction": fill, "mean_tokens": float((x != 0).sum(1).mean()),
+        "params": params, "models": list(runners),
+        "zoo_steps_per_execution": zoo_spe, "zoo_bucket_lengths": buckets,
+        "mean_batch_time_steps": padded_lengths(x, buckets),
+        **timing_summary(name, seconds, len(x), steps, timings),
+    }
+
+
+def interleaved_runs(name: str, runners: dict, run_args: tuple, samples: int, steps: int, args,
+                     timings: list[dict]) -> dict[str, list[float]]:
+    """Warm every runner up (``args.warmup_runs`` untimed calls), then time ``args.repeats`` rounds,
+    model by model, each round starting one model later; append one record per run to ``timings``.
+    Returns the wall seconds of each model's timed runs."""
     for model, run in runners.items():
         started = time.perf_counter()
         for _ in range(args.warmup_runs):
-            run(x, y, examples)
+            run(*run_args)
         print(f"  warm-up {model}: {time.perf_counter() - started:.1f} s", flush=True)
 
     seconds: dict[str, list[float]] = {m: [] for m in runners}
@@ -605,35 +634,31 @@ def bench_setting(name: str, data: Data, steps: int, args, timings: list[dict]) 
             run = runners[model]
             load = os.getloadavg()[0]
             cpu0, wall0 = time.process_time(), time.perf_counter()
-            run(x, y, examples)
+            run(*run_args)
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             seconds[model].append(wall)
             timings.append({"setting": name, "repeat": repeat, "model": model, "steps": steps,
-                            "position": position, "samples": len(x), "seconds": wall, "cpu_seconds": cpu,
+                            "position": position, "samples": samples, "seconds": wall, "cpu_seconds": cpu,
                             "loadavg_1min": load})
-            print(f"  repeat {repeat} {model:14s} {len(x) / wall:9.0f} samples/s  ({wall:6.2f} s wall, "
+            print(f"  repeat {repeat} {model:14s} {samples / wall:9.0f} samples/s  ({wall:6.2f} s wall, "
                   f"{cpu / wall:4.2f} cores busy, load {load:.2f})", flush=True)
+    return seconds
 
-    if runners["zoo"].state["steps"] != steps or zoo_model.steps_per_execution != zoo_spe:
-        raise SystemExit(f"the zoo's epoch was {runners['zoo'].state['steps']} batches at steps_per_execution "
-                         f"{zoo_model.steps_per_execution}, expected {steps} at {zoo_spe}")
-    buckets = zoo_bucket_lengths(x)
-    median = {m: len(x) / statistics.median(s) for m, s in seconds.items()}
+
+def timing_summary(name: str, seconds: dict[str, list[float]], samples: int, steps: int,
+                   timings: list[dict]) -> dict[str, Any]:
+    """Medians, spreads and the zoo's ratios to every model, from one setting's timed runs."""
+    median = {m: samples / statistics.median(s) for m, s in seconds.items()}
     busy = {m: statistics.median(t["cpu_seconds"] / t["seconds"] for t in timings
-                                 if t["setting"] == name and t["model"] == m) for m in runners}
+                                 if t["setting"] == name and t["model"] == m) for m in seconds}
     paired = {m: statistics.median(z / o for z, o in zip(seconds[m], seconds["zoo"], strict=True))
-              for m in runners}  # zoo's samples/s over the other's within each round, then the median
+              for m in seconds}  # zoo's samples/s over the other's within each round, then the median
     return {
-        "data": data.source, "vocab_size": vocab, "sequence_length": length, "steps": steps,
-        "samples_per_run": len(x), "token_fraction": fill, "mean_tokens": float((x != 0).sum(1).mean()),
-        "params": params, "models": names,
-        "zoo_steps_per_execution": zoo_spe, "zoo_bucket_lengths": buckets,
-        "mean_batch_time_steps": padded_lengths(x, buckets),
         "median_samples_per_s": median,
-        "min_samples_per_s": {m: len(x) / max(s) for m, s in seconds.items()},
-        "max_samples_per_s": {m: len(x) / min(s) for m, s in seconds.items()},
-        "ratio_zoo_to": {m: median["zoo"] / median[m] for m in runners},
-        "best_ratio_zoo_to": {m: min(seconds[m]) / min(seconds["zoo"]) for m in runners},  # least-disturbed runs
+        "min_samples_per_s": {m: samples / max(s) for m, s in seconds.items()},
+        "max_samples_per_s": {m: samples / min(s) for m, s in seconds.items()},
+        "ratio_zoo_to": {m: median["zoo"] / median[m] for m in seconds},
+        "best_ratio_zoo_to": {m: min(seconds[m]) / min(seconds["zoo"]) for m in seconds},  # least-disturbed runs
         "paired_ratio_zoo_to": paired,
         "median_ms_per_step": {m: 1000 * statistics.median(s) / steps for m, s in seconds.items()},
         "median_cores_busy": busy,  # process CPU time / wall time: < threads means waiting (or preempted)
@@ -708,21 +733,42 @@ def summary_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def start(threads: int, chosen: str, known: tuple[str, ...]) -> tuple[list[str], dict[str, Any]]:
+    """Give TF's intra-op pool and torch ``threads`` threads (before TF's runtime starts), check the
+    comma-separated settings against ``known``, and print the machine's description."""
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)  # before TF's runtime starts
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
     import torch
 
-    torch.set_num_threads(args.threads)
-
-    settings = [s.strip() for s in args.settings.split(",") if s.strip()]
-    unknown = set(settings) - set(SETTINGS)
+    torch.set_num_threads(threads)
+    settings = [s.strip() for s in chosen.split(",") if s.strip()]
+    unknown = set(settings) - set(known)
     if unknown:
         raise SystemExit(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    info = machine(args.threads)
+    info = machine(threads)
     print(json.dumps(info), flush=True)
+    return settings, info
+
+
+def report(benchmark: str, started, info: dict, args, settings: list[str], order, **more) -> dict[str, Any]:
+    """The head of a results JSON: what ran, when, where, and with which settings."""
+    return {
+        "benchmark": benchmark,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "machine": info,
+        "settings": {"repeats": args.repeats, "steps": args.steps, "warmup_runs": args.warmup_runs,
+                     "batch_size": BATCH_SIZE, "threads": args.threads, "quick": args.quick,
+                     "long_length": args.length, "long_steps": args.long_steps, "vocab": args.vocab,
+                     "settings": settings, "order": list(order), "extra": args.extra, **more},
+    }
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    settings, info = start(args.threads, args.settings, SETTINGS)
     started = datetime.datetime.now(datetime.UTC)
     timings: list[dict] = []
     results: dict[str, dict] = {}
@@ -740,25 +786,11 @@ def main(argv=None) -> int:
 
     table, summary = markdown_table(results), summary_table(results)
     if args.out:
-        payload = {
-            "benchmark": "sentiment/lstm training throughput: zoo vs hand-written Keras vs PyTorch",
-            "started": started.isoformat(timespec="seconds"),
-            "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-            "machine": info,
-            "settings": {"repeats": args.repeats, "steps": args.steps, "warmup_runs": args.warmup_runs,
-                         "batch_size": BATCH_SIZE, "threads": args.threads, "quick": args.quick,
-                         "long_length": args.length, "long_steps": args.long_steps, "vocab": args.vocab,
-                         "real_source": args.real_source,
-                         "settings": settings, "order": list(MODELS), "extra": args.extra,
-                         "embedding_dim": EMBEDDING_DIM, "units": UNITS,
-                         "learning_rate": LEARNING_RATE, "clipnorm": CLIPNORM},
-            "timings": timings,
-            "results": results,
-            "summary": summary,
-            "table": table,
-        }
-        write_json_atomic(args.out, payload)
+        payload = report("sentiment/lstm training throughput: zoo vs hand-written Keras vs PyTorch", started, info,
+                         args, settings, MODELS, real_source=args.real_source, embedding_dim=EMBEDDING_DIM,
+                         units=UNITS, learning_rate=LEARNING_RATE, clipnorm=CLIPNORM)
+        write_json_atomic(args.out, {**payload, "timings": timings, "results": results, "summary": summary,
+                                     "table": table})
         print(f"\nwrote {args.out}")
     print("\n" + table + "\n\n" + summary)
     return 0

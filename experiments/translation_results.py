@@ -29,6 +29,12 @@ def main() -> None:
     parser.add_argument("--data", default="builtin:dates")
     parser.add_argument("--entries", nargs="*", default=None, help="default: every translation entry")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="cap on training epochs (default: the task's, with early stopping on val_bleu)")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="epochs without a better val_bleu before stopping (default: the task's, 5)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                        help="override a hyperparameter, as 'zoo train --set' (default: none)")
     parser.add_argument("--out", required=True, help="JSON file for the results")
     args = parser.parse_args()
 
@@ -36,14 +42,17 @@ def main() -> None:
 
     import zoo
     from zoo.folders import write_json
+    from zoo.hparams import parse_assignments
     from zoo.tasks.translation import translate_texts
 
     entries = args.entries or zoo.list_models(task="translation")
+    overrides = parse_assignments(args.set)
     results = []
     for name in entries:
         trials = []
         for seed in range(args.seeds):
-            run = zoo.train(name, args.data, seed=seed, verbose=0)
+            run = zoo.train(name, args.data, seed=seed, epochs=args.epochs, patience=args.patience,
+                            overrides=overrides, verbose=0)
             test_examples = run.task.load_data(args.data).test
             sources = [s for s, _ in test_examples]
             hypotheses = translate_texts(run.model, run.preprocessor, sources, 256)
@@ -56,6 +65,8 @@ def main() -> None:
                     by_length[f"{low}-{high}"] = {"examples": len(rows), "exact_match": exact}
             test = run.metrics["test"]
             trials.append({"seed": seed, **{k: test[k] for k in ("bleu", "chrf", "exact_match")},
+                           "best_epoch": run.metrics.get("best_epoch"), "problem": run.preprocessor.problem(),
+                           "history": {k: v for k, v in run.history.items() if isinstance(v, list)},
                            "by_source_length": by_length, "epochs": run.metrics["epochs_trained"],
                            "seconds": run.metrics["train_seconds"], "parameters": run.model.count_params()})
             print(f"{name} seed {seed}: BLEU {test['bleu']:.2f}, exact {test['exact_match']:.4f}, "
@@ -66,7 +77,11 @@ def main() -> None:
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "keras": keras.__version__, "backend": keras.backend.backend()}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results})
+    splits = zoo.get(entries[0]).task.load_data(args.data)
+    sizes = {split: len(getattr(splits, split)) for split in ("train", "validation", "test")}
+    write_json(args.out, {"data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
+                          "overrides": overrides, "pairs": sizes,
+                          "machine": machine, "results": results})
     bins = [f"{low}-{high}" for low, high in BINS]
     print("| entry | BLEU | chrF | exact match | " + " | ".join(f"exact, {b} tokens" for b in bins) + " | train s |")
     print("|---|---:|---:|---:|" + "---:|" * len(bins) + "---:|")

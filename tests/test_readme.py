@@ -141,7 +141,8 @@ def _check_task_tables() -> None:
                f"{r['median_bleu4']:.1f} | {r['median_exact_match']:.3f} |" in section, r["entry"]
     latency = recorded["export_latency"]
     assert f"{latency['p50_ms']:.1f} ms" in section and f"{latency['p99_ms']:.1f} ms" in section
-    with open(os.path.join(ROOT, "experiments", "results", "translation_dates.json"), encoding="utf-8") as f:
-        for r in json.load(f)["results"]:
-            assert f"`{r['entry']}` | {r['median_bleu']:.2f} | {r['median_chrf']:.2f} | " \
-                   f"{r['median_exact_match']:.4f}" in section, r["entry"]
+    for name in ("translation_dates.json", "translation_quran_en_fr_defaults.json", "translation_quran_en_fr.json"):
+        with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
+            for r in json.load(f)["results"]:
+                assert f"`{r['entry']}` | {r['median_bleu']:.2f} | {r['median_chrf']:.2f} | " \
+                       f"{r['median_exact_match']:.4f}" in section, (name, r["entry"])

@@ -150,6 +150,30 @@ def test_tuning_on_val_bleu(tmp_path, tuner):
         assert set(result.final["test"]) >= {"bleu", "chrf", "exact_match"}
 
 
+def test_zoo_tune_bayesian_on_the_builtin_set(tmp_path, capsys):
+    """The command line with the Bayesian tuner: trials scored by val_bleu, table, plot and preset."""
+    from zoo.cli import main
+
+    out = tmp_path / "search"
+    code = main(["tune", "translation/gru_attention", "--data", SMALL, "--out", str(out), "--tuner", "bayesian",
+                 "--max-trials", "2", "--epochs", "1", "--space", "units=32,64", "--set", "attention_units=32"])
+    printed, err = capsys.readouterr()
+    assert code == 0, err[-2000:]
+    summary = json.loads(printed[printed.index("{"):])
+    assert summary["objective"] == "val_bleu" and summary["trials"] == 2
+    assert 0 <= summary["best"]["score"] <= 100 and summary["best"]["hyperparameters"]["units"] in (32, 64)
+    assert "val_bleu" in printed[:printed.index("{")]  # the trials table comes first
+    preset = json.load(open(summary["preset"]))
+    assert preset["tuner"] == "bayesian" and preset["objective"] == "val_bleu"
+    assert preset["hyperparameters"]["attention_units"] == 32
+    with open(out / "trials.csv", encoding="utf-8") as f:
+        rows = f.read().splitlines()
+    assert len(rows) == 3 and all(",COMPLETED," in row for row in rows[1:]), rows
+    assert (out / "objective.png").stat().st_size > 0
+    oracle = json.load(open(out / "search" / "oracle.json"))
+    assert "num_initial_points" in oracle  # keras-tuner's BayesianOptimizationOracle ran the search
+
+
 def test_tuning_experiment_file_is_valid():
     from zoo.tuning import load_config
 
