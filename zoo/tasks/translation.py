@@ -28,7 +28,7 @@ from keras import layers, ops
 from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits, parse_spec
-from ..decoding import beam_search, greedy_search
+from ..decoding import beam_search, compiled, greedy_search
 from ..errors import DataError, HyperparameterError
 from ..recurrent import optimizer
 from ..text import ReversibleTokenizer
@@ -63,10 +63,7 @@ class TranslationPreprocessor:
 
     def encode_targets(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decoder inputs (start, tokens), decoder targets (tokens, end) and their weights (1 on real steps)."""
-        full = self.target.encode(list(texts), self.target_length + 1, add_start=True, add_end=True)
-        inputs, outputs = full[:, :-1].copy(), full[:, 1:].copy()
-        inputs[inputs == self.target.end_id] = 0  # the end token is never an input
-        return inputs, outputs, (outputs != 0).astype("float32")
+        return self.target.teacher_forcing(texts, self.target_length)
 
     def decode(self, ids) -> list[str]:
         return self.target.decode(np.asarray(ids))
@@ -239,15 +236,6 @@ class Seq2Seq(keras.Model):
 # Decoding a batch of sources
 # ---------------------------------------------------------------------------
 
-def _compiled(fn):
-    """One traced graph per shape on TensorFlow; JAX traces ``while_loop`` by itself; torch runs eagerly."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, reduce_retracing=True)
-    return fn
-
-
 def make_translator(model: Seq2Seq, preprocessor: TranslationPreprocessor, beam_width: int = 1,
                     length_penalty: float = 0.6):
     """A function ``source_ids -> target ids [batch, target_length]`` decoding in one compiled loop."""
@@ -262,7 +250,7 @@ def make_translator(model: Seq2Seq, preprocessor: TranslationPreprocessor, beam_
                                 beam_width=beam_width, length_penalty=length_penalty)
         return tokens
 
-    return _compiled(translate)
+    return compiled(translate)
 
 
 def translate_texts(model, preprocessor, texts: Sequence[str], batch_size: int, beam_width: int = 1,
