@@ -128,14 +128,28 @@ class LengthBatches:
         self.epoch += 1
 
 
-def _signature(batch):
+def _signature(batches: LengthBatches):
+    """TensorSpecs of one batch: the batch axis open, and the time axis of arrays cut to buckets;
+    rows of :class:`SharedRows` (images) keep every other axis static."""
     import tensorflow as tf
 
-    def spec(array):
-        shape = [None] * min(array.ndim, 2) + list(array.shape[2:])
+    def spec(source, array):
+        if isinstance(source, SharedRows):
+            shape = [None, *array.shape[1:]]
+        else:
+            shape = [None] * min(array.ndim, 2) + list(array.shape[2:])
         return tf.TensorSpec(shape, tf.as_dtype(array.dtype))
 
-    return tuple(_tree_map(spec, part) if not isinstance(part, np.ndarray) else spec(part) for part in batch)
+    def walk(source, array):
+        if isinstance(source, dict):
+            return {k: spec(source[k], array[k]) for k in source}
+        if isinstance(source, tuple | list):
+            return tuple(spec(s, a) for s, a in zip(source, array, strict=True))
+        return spec(source, array)
+
+    batch = batches.batch(0)
+    sources = (batches.x, batches.y) if batches.sample_weight is None else (batches.x, batches.y, batches.sample_weight)
+    return tuple(walk(source, part) for source, part in zip(sources, batch, strict=True))
 
 
 def length_batched(x, y, lengths: np.ndarray, *, sample_weight=None, batch_size: int,
@@ -163,7 +177,7 @@ def length_batched(x, y, lengths: np.ndarray, *, sample_weight=None, batch_size:
             for i in range(len(batches)):
                 yield batches.batch(i)
 
-        dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(batches.batch(0)))
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(batches))
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
         # tf.data's autotuner wakes up at doubling intervals (10 ms ... 10 s) and each fit waits for
         # its next wake-up when the iterator closes: measured 1.6-1.8x slower short runs with it on.
