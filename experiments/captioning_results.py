@@ -119,6 +119,17 @@ def latency(run, examples) -> dict[str, float]:
             "batch32_images_per_second": 32 / statistics.median(batch_times)}
 
 
+def _write(args, results: list, extra: dict) -> None:
+    import keras
+
+    from zoo.folders import write_json
+
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "keras": keras.__version__,
+               "backend": keras.backend.backend()}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results, **extra})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="builtin:shapes")
@@ -129,10 +140,7 @@ def main() -> None:
     parser.add_argument("--latency", action="store_true", help="time the first entry's exported caption signature")
     args = parser.parse_args()
 
-    import keras
-
     import zoo
-    from zoo.folders import write_json
 
     entries = args.entries or zoo.list_models(task="captioning")
     test_examples = zoo.get(entries[0]).task.load_data(args.data).test
@@ -152,16 +160,14 @@ def main() -> None:
                 runs.setdefault(name, run)
             results.append({"entry": name, "trials": trials,
                             **{f"median_{k}": statistics.median(t[k] for t in trials) for k in (*KEYS, "seconds")}})
+            _write(args, results, {})  # after every entry: a crash later keeps what was measured
         extra = {}
         if args.picture:
             picture(runs, test_examples, args.picture)
         if args.latency:
             extra["export_latency"] = {"entry": entries[0], **latency(runs[entries[0]], test_examples)}
             print(extra["export_latency"], file=sys.stderr)
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "keras": keras.__version__,
-               "backend": keras.backend.backend()}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results, **extra})
+    _write(args, results, extra)
     print("| entry | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | exact match | 1 shape | 2 shapes | 3 shapes | train s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
