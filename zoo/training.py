@@ -103,8 +103,8 @@ def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides:
     model_values, _, problem_values = split_overrides(spec, overrides, allow_problem=True)
     problem = dict(spec.task.default_problem)
     for key, value in problem_values.items():
-        if problem[key] is None:  # a free value, e.g. the path of a weights file
-            problem[key] = value
+        if problem[key] is None or isinstance(problem[key], str):  # a path, a name (checked by the builder)
+            problem[key] = value if problem[key] is None else str(value)
         elif isinstance(problem[key], list):  # a shape, e.g. step_shape=[32, 32, 3] or "32,32,3"
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple) or not items:

@@ -75,7 +75,8 @@ class CaptionPreprocessor:
 
     def problem(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size, "caption_length": self.caption_length,
-                "image_size": self.image_size, "encoder_weights": self.options.get("encoder_weights")}
+                "image_size": self.image_size, "encoder": self.options.get("encoder", "cnn"),
+                "encoder_weights": self.options.get("encoder_weights")}
 
     def images(self, images: Sequence, where: str) -> np.ndarray:
         """float32 ``[N, size, size, 3]`` in [0, 1], decoded and resized as the export does."""
@@ -489,7 +490,7 @@ class CaptioningTask(Task):
     objectives: ClassVar[dict[str, str]] = {"val_bleu4": "max", "val_bleu1": "max", "val_exact_match": "max",
                                             "val_loss": "min"}
     default_problem: ClassVar[dict[str, Any]] = {"vocab_size": 10000, "caption_length": 24, "image_size": 48,
-                                                 "encoder_weights": None}
+                                                 "encoder": "cnn", "encoder_weights": None}
     data_kinds = ("builtin", "coco", "tfds")
     default_epochs = 30
     default_batch_size = 64
@@ -505,6 +506,7 @@ class CaptioningTask(Task):
                            "(include_top=False); the backbone stays frozen and is saved in the run"}
 
     def declare_preprocessing(self, hp) -> None:
+        hp.Choice("encoder", list(ENCODERS), default="cnn")  # cnn: trained from scratch; others need weights
         hp.Int("image_size", 16, 640, default=48)           # images are resized to a square of this side
         hp.Int("max_tokens", 50, 200_000, default=10_000)   # vocabulary size, reserved ids included
         hp.Int("caption_max_length", 4, 256, default=40)    # decoding stops here
@@ -688,10 +690,12 @@ def _captioner(hp, problem, *, name: str, architecture: str) -> Captioner:
         dropout=hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0),
     )
     if architecture != "blind":
-        values["encoder"] = hp.Choice("encoder", list(ENCODERS), default="cnn")
-        values["encoder_filters"] = hp.Int("encoder_filters", 8, 128, step=8, default=16)
-        values["encoder_blocks"] = hp.Int("encoder_blocks", 1, 5, default=3)
-        if values["encoder"] != "cnn":
+        # The encoder is a fact of the run, not a hyperparameter to search: a weights file fits one backbone.
+        values["encoder"] = problem.get("encoder") or "cnn"
+        if values["encoder"] == "cnn":
+            values["encoder_filters"] = hp.Int("encoder_filters", 8, 128, step=8, default=16)
+            values["encoder_blocks"] = hp.Int("encoder_blocks", 1, 5, default=3)
+        else:
             values["encoder_weights"] = problem.get("encoder_weights")
             if not values["encoder_weights"]:
                 raise HyperparameterError(
