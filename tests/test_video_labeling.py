@@ -136,3 +136,25 @@ def test_tuning_on_frame_accuracy(tmp_path):
     assert result.objective == "val_frame_accuracy"
     assert all(t["status"] == "COMPLETED" for t in result.trials)
     assert set(result.final["test"]) >= {"frame_accuracy", "edit", "f1@50"}
+
+
+def test_evaluate_plots_label_timelines(lstm_run, tmp_path, capsys):
+    from PIL import Image
+
+    from zoo.cli import main
+    from zoo.tasks.video_labeling import PLOT_CLIPS
+
+    png = tmp_path / "timelines.png"
+    assert main(["evaluate", lstm_run.path, "--plot", str(png)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["plot"] == str(png) and report["frame_accuracy"] == lstm_run.evaluate()["frame_accuracy"]
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.height > 90 * PLOT_CLIPS, image.size  # one panel per clip
+    before = png.read_bytes()
+    assert main(["evaluate", lstm_run.path, "--plot", str(png)]) == 2  # never replaces a file
+    assert main(["evaluate", lstm_run.path, "--plot", str(tmp_path / "timelines.jpg")]) == 2
+    assert main(["evaluate", lstm_run.path, "--plot", str(tmp_path / "missing" / "t.png")]) == 2
+    err = capsys.readouterr().err
+    assert "exists; zoo does not replace" in err and "must end in .png" in err and "does not exist" in err
+    assert "Traceback" not in err and png.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["timelines.png"]

@@ -54,8 +54,17 @@ def declare_stack(hp, *, units: int = 64, depth: int = 1, dropout: float = 0.0,
     }
 
 
-def optimizer(hp, *, learning_rate: float = 3e-3, clipnorm: float = 1.0) -> keras.optimizers.Optimizer:
-    """Adam with gradient-norm clipping on by default (``clipnorm=0`` turns it off)."""
+def optimizer(hp, *, learning_rate: float = 3e-3, clipnorm: float = 1.0,
+              half_life: int | None = None) -> keras.optimizers.Optimizer:
+    """Adam with gradient-norm clipping on by default (``clipnorm=0`` turns it off).
+
+    ``half_life`` (an int) declares ``learning_rate_half_life`` with that default: the learning rate
+    halves every that many batches (``ExponentialDecay``; 0 keeps it constant). The schedule counts
+    the optimizer's own steps, which a checkpoint keeps, so a resumed run continues it exactly."""
     lr = hp.Float("learning_rate", 1e-4, 3e-2, sampling="log", default=learning_rate)
     clip = hp.Float("clipnorm", 0.0, 10.0, default=clipnorm)
+    if half_life is not None:
+        steps = hp.Int("learning_rate_half_life", 0, 100_000, default=half_life)
+        if steps > 0:
+            lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=steps, decay_rate=0.5)
     return keras.optimizers.Adam(learning_rate=lr, clipnorm=clip if clip > 0 else None)
