@@ -33,23 +33,33 @@ def main() -> None:
     import zoo
     from zoo.folders import write_json
 
+    class Progress(keras.callbacks.Callback):
+        """One line per epoch on stderr: a sweep takes long on a small CPU."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            print(f"  epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.3f}, val_frame_accuracy "
+                  f"{logs.get('val_frame_accuracy', float('nan')):.3f}", file=sys.stderr, flush=True)
+
     entries = args.entries or zoo.list_models(task="video_labeling")
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "keras": keras.__version__,
+               "backend": keras.backend.backend()}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     results = []
     for name in entries:
         trials = []
         for seed in range(args.seeds):
-            run = zoo.train(name, args.data, seed=seed, verbose=0)
+            run = zoo.train(name, args.data, seed=seed, verbose=0, callbacks=[Progress()])
             test = run.metrics["test"]
             trials.append({"seed": seed, **{k: test[k] for k in KEYS}, "epochs": run.metrics["epochs_trained"],
+                           "best_epoch": run.metrics.get("best_epoch"), "load_average": os.getloadavg(),
                            "seconds": run.metrics["train_seconds"], "clips": test["examples"],
                            "frames": test["frames"]})
             print(f"{name} seed {seed}: " + ", ".join(f"{k} {test[k]:.3f}" for k in KEYS), file=sys.stderr)
         results.append({"entry": name, "trials": trials,
                         **{f"median_{k}": statistics.median(t[k] for t in trials) for k in (*KEYS, "seconds")}})
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "keras": keras.__version__,
-               "backend": keras.backend.backend()}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results})
+        # Written after every entry, so a long sweep that is stopped keeps what it measured.
+        write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results})
     print("| entry | frame accuracy | macro F1 | edit | F1@10 | F1@25 | F1@50 | train s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:

@@ -49,9 +49,11 @@ __all__ = [
 ]
 
 
-def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "test") -> dict[str, Any]:
-    """The task's metrics for a run (directory or object) on ``split`` of ``data``."""
-    return (load(run) if isinstance(run, str) else run).evaluate(data, split)
+def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "test",
+             plot: str | None = None) -> dict[str, Any]:
+    """The task's metrics for a run (directory or object) on ``split`` of ``data``; ``plot`` names a
+    new PNG file for the task's picture of the split (video labeling: label timelines)."""
+    return (load(run) if isinstance(run, str) else run).evaluate(data, split, plot=plot)
 
 
 def predict(run: str | TrainedModel, inputs, **options) -> list[dict[str, Any]]:

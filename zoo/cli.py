@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run directory")
     p.add_argument("--data", help="data spec (default: the data the run was trained on)")
     p.add_argument("--split", default="test", choices=("test", "validation", "train", "all"))
+    p.add_argument("--plot", metavar="PNG", help="video labeling: also draw predicted against true labels "
+                                                 "of the split's first clips into this new PNG file")
 
     p = sub.add_parser("predict", help="predict raw inputs with a run directory or an export")
     p.add_argument("run", help="run directory or exported SavedModel")
@@ -350,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "train":
             _cmd_train(zoo, args)
         elif args.command == "evaluate":
-            print(json.dumps(zoo.evaluate(args.run, args.data, args.split)))
+            print(json.dumps(zoo.evaluate(args.run, args.data, args.split, plot=args.plot)))
         elif args.command == "predict":
             _cmd_predict(zoo, args)
         elif args.command == "generate":

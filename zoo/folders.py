@@ -52,6 +52,19 @@ def write_json(path: str, data: Any) -> None:
         raise
 
 
+def check_new_file(path: str, what: str, suffix: str = "") -> None:
+    """A file zoo is asked to create: refused when it exists (zoo replaces no file it did not make),
+    when its folder is missing, or when it lacks ``suffix``."""
+    if suffix and not path.lower().endswith(suffix):
+        raise RunDirError(f"{what} {path}: the file name must end in {suffix}")
+    if os.path.lexists(path):
+        raise RunDirError(f"{what} {path} exists; zoo does not replace files it did not make: "
+                          "give a new file name or remove it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise RunDirError(f"{what} {path}: the folder {folder} does not exist")
+
+
 def read_json(path: str, what: str = "file") -> Any:
     """JSON from ``path``; a missing, unreadable or corrupt file is a :class:`RunDirError` naming it."""
     try:

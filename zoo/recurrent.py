@@ -55,14 +55,20 @@ def declare_stack(hp, *, units: int = 64, depth: int = 1, dropout: float = 0.0,
 
 
 def optimizer(hp, *, learning_rate: float = 3e-3, clipnorm: float = 1.0,
-              weight_decay: float | None = None) -> keras.optimizers.Optimizer:
+              weight_decay: float | None = None, half_life: int | None = None) -> keras.optimizers.Optimizer:
     """Adam with gradient-norm clipping on by default (``clipnorm=0`` turns it off).
 
     An entry that passes ``weight_decay`` declares it as a hyperparameter: above 0 the
     optimizer is AdamW (decoupled weight decay, Loshchilov & Hutter 2019), at 0 plain Adam.
-    """
+    ``half_life`` (an int) declares ``learning_rate_half_life`` with that default: the learning rate
+    halves every that many batches (``ExponentialDecay``; 0 keeps it constant). The schedule counts
+    the optimizer's own steps, which a checkpoint keeps, so a resumed run continues it exactly."""
     lr = hp.Float("learning_rate", 1e-4, 3e-2, sampling="log", default=learning_rate)
     clip = hp.Float("clipnorm", 0.0, 10.0, default=clipnorm)
+    if half_life is not None:
+        steps = hp.Int("learning_rate_half_life", 0, 100_000, default=half_life)
+        if steps > 0:
+            lr = keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=steps, decay_rate=0.5)
     decay = 0.0 if weight_decay is None else hp.Float("weight_decay", 0.0, 0.5, default=weight_decay)
     if decay > 0:
         return keras.optimizers.AdamW(learning_rate=lr, weight_decay=decay, clipnorm=clip if clip > 0 else None)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import RunDirError, ZooError
-from .folders import atomic_directory, read_json, write_json
+from .folders import atomic_directory, check_new_file, read_json, write_json
 
 CONFIG, MODEL, PREPROCESSING, HISTORY, METRICS = (
     "config.json", "model.keras", "preprocessing", "history.json", "metrics.json")
@@ -86,13 +86,22 @@ class TrainedModel:
         return self.task.predict(self.model, self.preprocessor, inputs,
                                  batch_size or self.config.get("batch_size", 64), **options)
 
-    def evaluate(self, data: str | None = None, split: str = "test") -> dict[str, Any]:
-        """The task's metrics on ``split`` of ``data`` (default: the data it was trained on)."""
+    def evaluate(self, data: str | None = None, split: str = "test", plot: str | None = None) -> dict[str, Any]:
+        """The task's metrics on ``split`` of ``data`` (default: the data it was trained on).
+        ``plot``: a new PNG file for the task's picture of the split (video labeling: timelines of
+        predicted against true labels); an existing file is never replaced."""
+        if plot is not None:
+            check_new_file(plot, "--plot", ".png")
+            if not self.task.plots:
+                raise ZooError(f"--plot: the {self.task.name} task draws no plot")
         spec = data or self.config["data"]
         examples = self.task.load_data(spec).get(split)
-        report = self.task.evaluate(self.model, self.preprocessor, examples,
-                                    self.config.get("batch_size", 64), where=f"{spec} ({split})")
-        return {**report, "split": split, "data": spec}
+        where = f"{spec} ({split})"
+        batch_size = self.config.get("batch_size", 64)
+        report = self.task.evaluate(self.model, self.preprocessor, examples, batch_size, where=where)
+        if plot is not None:
+            self.task.plot(self.model, self.preprocessor, examples, batch_size, plot, where)
+        return {**report, "split": split, "data": spec, **({"plot": os.path.abspath(plot)} if plot else {})}
 
     def save(self, path: str, overwrite: bool = False) -> str:
         """Write the run directory atomically; returns its absolute path."""

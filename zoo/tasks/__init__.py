@@ -152,6 +152,12 @@ class Task:
     def evaluate(self, model, preprocessor, examples: Sequence, batch_size: int, where: str) -> dict[str, float]:
         raise NotImplementedError
 
+    plots: ClassVar[str] = ""  # what ``zoo evaluate --plot PNG`` draws; empty: no plot
+
+    def plot(self, model, preprocessor, examples: Sequence, batch_size: int, path: str, where: str) -> None:
+        """Draw ``examples`` with the model's predictions into the PNG file ``path`` (see ``plots``)."""
+        raise ZooError(f"--plot: the {self.name} task draws no plot")
+
     def read_inputs(self, values: Sequence[str]) -> list:
         """Raw inputs from command-line arguments (texts; image or clip paths for other tasks)."""
         return list(values)
