@@ -23,7 +23,8 @@ def test_list_models_filters():
     assert set(SENTIMENT) <= set(zoo.list_models())
     assert zoo.list_models(task="sentiment", pattern="*lstm") == ["sentiment/bilstm", "sentiment/lstm"]
     assert zoo.list_models(task="sentiment", pattern="gru") == ["sentiment/gru"]
-    assert zoo.list_models(pattern="*attention") == ["translation/gru_attention", "translation/lstm_attention"]
+    assert zoo.list_models(pattern="*attention") == ["captioning/attention", "translation/gru_attention",
+                                                     "translation/lstm_attention"]
     with pytest.raises(zoo.ZooError, match=r"unknown task 'sentimnt'.*sentiment"):
         zoo.list_models(task="sentimnt")
 
