@@ -202,9 +202,9 @@ class SentimentTask(Task):
             return
         # freeze_embeddings without a vectors file keeps the random start: a legitimate (random-feature)
         # model that a search over freeze_embeddings may try, so it is not an error.
-        layer = model.get_layer("embedding")
         if preprocessor.initial_embeddings is None:
             return
+        layer = model.get_layer("embedding")
         matrix = preprocessor.initial_embeddings
         check_dimension(matrix.shape[1], layer.output_dim, preprocessor.word_vectors["path"], model.name)
         layer.embeddings.assign(matrix)
