@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from ..errors import DataError
-from . import DataSpec, Splits, split_by_key
+from . import DataSpec, Splits, int_options, split_by_key
 
 POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "enjoyable",
             "superb", "delightful", "charming", "moving", "fun", "clever")
@@ -83,18 +83,9 @@ def load_builtin(spec: DataSpec) -> Splits[tuple[str, str]]:
     if name not in GENERATORS:
         raise DataError(f"data spec {spec.text!r}: unknown built-in set {name!r}; "
                         f"available: {', '.join('builtin:' + g for g in GENERATORS)}")
-    options = {"n": 12000, "seed": 0, "distance": 0}
-    for key, value in spec.parts.items():
-        if key not in options:
-            raise DataError(f"data spec {spec.text!r}: unknown option {key!r}; allowed: {', '.join(options)}")
-        try:
-            options[key] = int(value)
-        except ValueError:
-            raise DataError(f"data spec {spec.text!r}: {key} must be an integer, got {value!r}") from None
+    options = int_options(spec, {"n": 12000, "seed": 0, "distance": 0}, {"distance": (0, 1000)})
     if options["n"] < 30:
         raise DataError(f"data spec {spec.text!r}: n must be at least 30, got {options['n']}")
-    if not 0 <= options["distance"] <= 1000:
-        raise DataError(f"data spec {spec.text!r}: distance must be from 0 to 1000, got {options['distance']}")
     rng = random.Random(options["seed"])
     examples: dict[str, str] = {}
     attempts = 0

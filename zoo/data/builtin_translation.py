@@ -41,7 +41,7 @@ import random
 from collections.abc import Callable
 
 from ..errors import DataError
-from . import DataSpec, Splits, split_by_key
+from . import DataSpec, Splits, int_options, split_by_key
 
 FIRST_DAY = datetime.date(1950, 1, 1)
 LAST_DAY = datetime.date(2049, 12, 31)
@@ -170,17 +170,7 @@ def load_builtin_translation(spec: DataSpec) -> Splits[tuple[str, str]]:
     if name not in GENERATORS:
         raise DataError(f"data spec {spec.text!r}: unknown built-in set {name!r}; "
                         f"available: {', '.join('builtin:' + g for g in GENERATORS)}")
-    options = {"n": 12000, "seed": 0}
-    for key, value in spec.parts.items():
-        if key not in options:
-            raise DataError(f"data spec {spec.text!r}: unknown option {key!r}; allowed: {', '.join(options)}")
-        try:
-            options[key] = int(value)
-        except ValueError:
-            raise DataError(f"data spec {spec.text!r}: {key} must be an integer, got {value!r}") from None
-    low, high = N_RANGE
-    if not low <= options["n"] <= high:
-        raise DataError(f"data spec {spec.text!r}: n must be from {low} to {high}, got {options['n']}")
+    options = int_options(spec, {"n": 12000, "seed": 0}, {"n": N_RANGE})
     rng = random.Random(options["seed"])
     examples: dict[str, str] = {}
     formats = dict.fromkeys(DATE_FORMATS, 0)

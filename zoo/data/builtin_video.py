@@ -62,7 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
-from . import DataSpec, Splits, split_by_key
+from . import DataSpec, Splits, int_options, split_by_key
 
 LABELS = ("absent", "moving_down", "moving_left", "moving_right", "moving_up", "still")
 FEATURE_NAMES = ("target_x", "target_y", "target_visible", "small_x", "small_y", "small_visible")
@@ -389,18 +389,8 @@ def generate_moving_shapes(n: int, seed: int = 0, size: int = 32, features: bool
 
 
 def _options(spec: DataSpec) -> dict[str, int]:
-    options = {"n": 1200, "seed": 0, "size": 32, "features": 0}
-    for key, value in spec.parts.items():
-        if key not in options:
-            raise DataError(f"data spec {spec.text!r}: unknown option {key!r}; allowed: {', '.join(options)}")
-        try:
-            options[key] = int(value)
-        except ValueError:
-            raise DataError(f"data spec {spec.text!r}: {key} must be an integer, got {value!r}") from None
-    for key, (low, high) in (("n", N_RANGE), ("size", SIZE_RANGE), ("features", (0, 1))):
-        if not low <= options[key] <= high:
-            raise DataError(f"data spec {spec.text!r}: {key} must be from {low} to {high}, got {options[key]}")
-    return options
+    return int_options(spec, {"n": 1200, "seed": 0, "size": 32, "features": 0},
+                       {"n": N_RANGE, "size": SIZE_RANGE, "features": (0, 1)})
 
 
 def load_builtin_video(spec: DataSpec) -> Splits[tuple[np.ndarray, list[str]]]:
