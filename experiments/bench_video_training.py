@@ -163,7 +163,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as directory:
         task, splits = steps_data(args.n, directory)
-    preprocessor = task.fit_preprocessor(splits, {"max_length": 512})
+    preprocessor = task.fit_preprocessor(splits, {"window": 512})
     train = splits.train
     inputs, y, mask = task._arrays(preprocessor, train, "bench")
     lengths = mask.sum(axis=1).astype("int64")

@@ -38,9 +38,11 @@ readings: a header ``clip,step,label,f1,f2,...`` and one row per step::
     walk01,1,walk,0.20,-0.91,0.11
     seq02,0,sit,0.00,-1.00,0.02
 
-Columns ``clip``, ``step`` and ``label`` may stand anywhere; every other column is a
-feature, in header order (at least one). A clip's rows are together and ordered by step,
-and its steps run 0, 1, 2, ... (or 1, 2, 3, ...) without a gap. Errors name the file and
+Columns ``clip``, ``step`` and ``label`` may stand anywhere (``sequence_id`` and ``t`` are
+accepted for ``clip`` and ``step``: ``sequence_id,t,FEATURES...,label``); every other column
+is a feature, in header order (at least one). Features are standardised later, inside the
+model, with the training split's statistics (the video-labeling task's ``standardize``
+option). A clip's rows are together and ordered by step, and its steps run 0, 1, 2, ... (or 1, 2, 3, ...) without a gap. Errors name the file and
 line (and the column): a row with another number of fields than the header, an empty
 cell, a step that is not a whole number, a feature that is not a finite number, a
 duplicate step, a missing step, steps out of order, a clip whose rows are not together.
@@ -75,6 +77,7 @@ from . import DataSpec, Splits, check_parts, split_by_key
 from .files import BAD_ROWS, _quoting_error, line_list, read_text
 
 PART_NAMES = ("train", "validation", "test")
+STEP_COLUMNS = {"clip": ("clip", "sequence_id"), "step": ("step", "t"), "label": ("label",)}
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 CLIP_EXTENSIONS = (".npy", *VIDEO_EXTENSIONS)
 LABELS_SUFFIX = ".labels.txt"
@@ -494,15 +497,23 @@ def read_steps_csv(path: str, *, where: str, bad_rows: str = "error"
     if duplicated:
         raise DataError(f"{where}: {path} line {header_line}: the header names {', '.join(map(repr, duplicated))} "
                         f"more than once ({shown})")
-    missing = [c for c in ("clip", "step", "label") if c not in columns]
+    roles = {}  # role -> the column that plays it
+    for role, names in STEP_COLUMNS.items():
+        present = [c for c in names if c in columns]
+        if len(present) > 1:
+            raise DataError(f"{where}: {path} line {header_line}: columns {' and '.join(map(repr, present))} both "
+                            f"name the {role}; keep one ({shown})")
+        if present:
+            roles[role] = present[0]
+    missing = [" or ".join(map(repr, names)) for role, names in STEP_COLUMNS.items() if role not in roles]
     if missing:
-        raise DataError(f"{where}: {path} has no column {', '.join(map(repr, missing))} (header has {shown}); "
-                        "the header is clip,step,label,FEATURE,...")
-    features = [c for c in columns if c not in ("clip", "step", "label")]
+        raise DataError(f"{where}: {path} has no column {', '.join(missing)} (header has {shown}); "
+                        "the header is clip,step,label,FEATURE,... (or sequence_id,t,FEATURE,...,label)")
+    features = [c for c in columns if c not in roles.values()]
     if not features:
         raise DataError(f"{where}: {path} has no feature columns (header has {shown}); add one column per "
                         "feature after clip,step,label")
-    i_clip, i_step, i_label = (columns.index(c) for c in ("clip", "step", "label"))
+    i_clip, i_step, i_label = (columns.index(roles[r]) for r in ("clip", "step", "label"))
     i_features = [columns.index(c) for c in features]
     width = len(columns)
 
@@ -531,7 +542,7 @@ def read_steps_csv(path: str, *, where: str, bad_rows: str = "error"
             continue
         clip, label = row[i_clip].strip(), row[i_label].strip()
         if not clip:
-            bad(line, "empty 'clip'", None)
+            bad(line, f"empty {roles['clip']!r}", None)
             continue
         if clip in clips and clip != last_clip:
             first = clips[clip][0].line if clips[clip] else clip_lines[clip][0]
@@ -546,9 +557,10 @@ def read_steps_csv(path: str, *, where: str, bad_rows: str = "error"
             step = int(step_text)
         except ValueError:
             step = -1
-            problem = f"column 'step': {step_text!r} is not a whole number" if step_text else "empty 'step'"
+            problem = (f"column {roles['step']!r}: {step_text!r} is not a whole number" if step_text
+                       else f"empty {roles['step']!r}")
         if problem is None and step < 0:
-            problem = f"column 'step': negative step {step}"
+            problem = f"column {roles['step']!r}: negative step {step}"
         if problem is None and not label:
             problem = "empty 'label'"
         values: list[float] = []
