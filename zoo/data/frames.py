@@ -42,10 +42,11 @@ Columns ``clip``, ``step`` and ``label`` may stand anywhere (``sequence_id`` and
 accepted for ``clip`` and ``step``: ``sequence_id,t,FEATURES...,label``); every other column
 is a feature, in header order (at least one). Features are standardised later, inside the
 model, with the training split's statistics (the video-labeling task's ``standardize``
-option). A clip's rows are together and ordered by step, and its steps run 0, 1, 2, ... (or 1, 2, 3, ...) without a gap. Errors name the file and
-line (and the column): a row with another number of fields than the header, an empty
-cell, a step that is not a whole number, a feature that is not a finite number, a
-duplicate step, a missing step, steps out of order, a clip whose rows are not together.
+option). A clip's rows are together and ordered by step, and its steps run 0, 1, 2, ...
+(or 1, 2, 3, ...) without a gap. Errors name the file and line (and the column): a row
+with another number of fields than the header, an empty cell, a step that is not a whole
+number, a feature that is not a finite number, a duplicate step, a missing step, steps out
+of order, a clip whose rows are not together.
 With ``bad_rows=skip`` every clip with a bad row is left out whole (its steps would no
 longer line up) and reported in ``Splits.info["skipped_rows"] = {path: {"count": rows,
 "lines": [...], "clips": [...]}}``. A quote that is never closed stays an error.
