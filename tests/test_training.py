@@ -183,3 +183,19 @@ def test_bad_rows_skip_is_explicit_and_reported(tmp_path):
         run = zoo.train("sentiment/bag_of_embeddings", f"csv:{path},bad_rows=skip", epochs=1, verbose=0)
     assert run.metrics["skipped_rows"] == {path: {"count": 1, "lines": [62]}}
     assert run.preprocessor.label_names == ["neg", "pos"]  # no bogus third class
+
+
+@pytest.mark.parametrize("name", ["language_model/lstm", "video_labeling/lstm", "translation/gru_attention"])
+def test_resumed_runs_draw_the_same_dropout_masks_in_every_task(name, tmp_path):
+    """Dropout masks depend on the seed and the epoch alone (zoo.fitting), for every task: a run
+    resumed after a crash has the losses of one never interrupted."""
+    task = zoo.get(name).task
+    data = f"{task.smoke_data.split(',')[0]},n=120"
+    settings = dict(epochs=2, verbose=0, batch_size=16, overrides={"dropout": 0.4})
+    out = str(tmp_path / "run")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        zoo.train(name, data, out, callbacks=[_Crash(1)], **settings)
+    resumed = zoo.train(name, data, out, **settings)
+    whole = zoo.train(name, data, **settings)
+    assert len(resumed.history["loss"]) == 2
+    np.testing.assert_allclose(resumed.history["loss"], whole.history["loss"], rtol=1e-5)

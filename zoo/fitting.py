@@ -4,6 +4,8 @@ Callbacks run in this order at each epoch end, so every reader sees complete log
 
 1. the task's callbacks, which add metrics computed outside ``fit`` (decoded BLEU,
    masked frame scores) to the logs;
+0. (at each epoch's start) every random generator of the model reset from the run's seed and
+   the epoch, so a resumed run draws the same dropout masks as one never interrupted;
 2. the NaN guard, which stops at the first non-finite batch loss;
 3. early stopping on the objective, restoring the best epoch's weights at the end;
 4. the checkpoint of a run (``RUN.partial``): weights, optimizer, history and early
@@ -155,7 +157,29 @@ def _callbacks_module():
                 if name.startswith("epoch-") and name != os.path.basename(target):
                     shutil.rmtree(os.path.join(self.folder, name), ignore_errors=True)
 
-    return NaNGuard, EarlyStopping, RunCheckpoint
+    class DropoutSeeds(keras.callbacks.Callback):
+        """Random masks (dropout, recurrent dropout, noise) that depend on the run's seed and the
+        epoch alone: each epoch starts every seed generator in the model afresh from its state at
+        build time (which the run's seed fixes), moved on by the epoch. A checkpoint does not hold
+        those states, so without this a resumed run would drop other units than the uninterrupted
+        run it must equal."""
+
+        STRIDE = 1_000_003  # far more draws than one epoch makes
+
+        def __init__(self, model):
+            super().__init__()
+            self.generators = []
+            for layer in model._flatten_layers(include_self=True, recursive=True):
+                for generator in getattr(layer, "_seed_generators", ()):
+                    if all(generator is not g for g in self.generators):
+                        self.generators.append(generator)
+            self.initial = [np.array(keras.ops.convert_to_numpy(g.state)) for g in self.generators]
+
+        def on_epoch_begin(self, epoch, logs=None):
+            for generator, initial in zip(self.generators, self.initial, strict=True):
+                generator.state.assign(initial + np.array([0, epoch * self.STRIDE], dtype=initial.dtype))
+
+    return NaNGuard, EarlyStopping, RunCheckpoint, DropoutSeeds
 
 
 def _read_state(folder: str) -> dict[str, Any] | None:
@@ -180,7 +204,7 @@ def fit(model, task, preprocessor, train_examples: Sequence, validation_examples
     resumable: a checkpoint found there is loaded and training continues after
     its last finished epoch, with early stopping's state and the history intact.
     """
-    NaNGuard, EarlyStopping, RunCheckpoint = _callbacks_module()
+    NaNGuard, EarlyStopping, RunCheckpoint, DropoutSeeds = _callbacks_module()
     objective = objective or task.objective
     direction = direction or task.objectives[objective]
     patience = patience or task.patience
@@ -207,7 +231,7 @@ def fit(model, task, preprocessor, train_examples: Sequence, validation_examples
         validation = task.fit_data(preprocessor, validation_examples, f"{where} (validation)",
                                    batch_size=batch_size, training=False, seed=seed)
 
-    all_callbacks: list = []
+    all_callbacks: list = [DropoutSeeds(model)]
     early_stopping = None
     if validation is not None:
         all_callbacks.extend(task.callbacks(model, preprocessor, validation_examples, batch_size))

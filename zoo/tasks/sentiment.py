@@ -213,7 +213,7 @@ class SentimentTask(Task):
         return TextClassificationPreprocessor.load(directory)
 
     def callbacks(self, model, preprocessor, validation, batch_size: int) -> list:
-        return [*lr_schedule(model), _DropoutSeeds(model)]
+        return lr_schedule(model)
 
     def _encode(self, preprocessor, examples: Sequence[Example], where: str):
         texts = [text for text, _ in examples]
@@ -281,25 +281,6 @@ class SentimentTask(Task):
                     "outputs": {"serve": "probabilities: float32 [batch, labels]; label: string [batch]; "
                                          "probability: float32 [batch]"}}
         return Serving(endpoints, [table], metadata)
-
-
-class _DropoutSeeds(keras.callbacks.Callback):
-    """Dropout masks that depend on the run's seed and the epoch alone: each epoch starts every
-    dropout layer's random state afresh from its state at build time (which the run's seed fixes).
-    A checkpoint does not hold those states, so without this a resumed run would drop other units
-    than the uninterrupted run it must equal."""
-
-    STRIDE = 1_000_003  # far more draws than one epoch makes
-
-    def __init__(self, model):
-        super().__init__()
-        self.generators = [layer.seed_generator for layer in model.layers
-                           if getattr(layer, "seed_generator", None) is not None]
-        self.initial = [np.array(keras.ops.convert_to_numpy(g.state)) for g in self.generators]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        for generator, initial in zip(self.generators, self.initial, strict=True):
-            generator.state.assign(initial + np.array([0, epoch * self.STRIDE], dtype=initial.dtype))
 
 
 # ---------------------------------------------------------------------------
