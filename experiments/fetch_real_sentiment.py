@@ -132,8 +132,10 @@ def fetch(spec, cache_dir):
         cmd = ["npm", "pack", "--silent", "{}@{}".format(pin, spec["version"])]
     else:
         # --no-binary: we want the sdist, which is the archive that holds test/.
+        # A spec may narrow it to its own package ("no_binary": "bnpy") so that
+        # pip may use wheels for the build tools it needs to read the sdist.
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
-               "--no-binary", ":all:", "--disable-pip-version-check",
+               "--no-binary", spec.get("no_binary", ":all:"), "--disable-pip-version-check",
                "-d", cache_dir, "{}=={}".format(pin, spec["version"])]
     print("fetching: " + " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, cwd=cache_dir, check=True, stdout=sys.stderr)
