@@ -135,3 +135,19 @@ def test_register_rejects_bad_names():
         zoo.register_model("lstm")(lambda hp, problem: None)
     with pytest.raises(zoo.ZooError, match="unknown task"):
         zoo.register_model("poetry/lstm")(lambda hp, problem: None)
+
+
+@pytest.mark.parametrize("task", sorted({zoo.get(n).task.name for n in zoo.list_models()}))
+def test_every_data_kind_has_a_loader(task):
+    """A task either reads its data itself or names a loader for every kind it accepts."""
+    import importlib
+
+    from zoo.tasks import Task
+
+    reader = next(zoo.get(n) for n in zoo.list_models() if zoo.get(n).task.name == task).task
+    if type(reader).load_data is not Task.load_data:
+        return  # sentiment: its own load_data, tested with its data
+    assert sorted(reader.loaders) == sorted(reader.data_kinds)
+    for target in reader.loaders.values():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(f"zoo.data.{module}"), function)), target

@@ -80,6 +80,10 @@ class Task:
     objectives: ClassVar[dict[str, str]]   # every objective a search may use, with its direction
     default_problem: ClassVar[dict[str, Any]]  # facts from data, for building without data
     data_kinds: ClassVar[tuple[str, ...]]
+    # data kind -> "module:function" in zoo.data that reads a parsed DataSpec into Splits (imported
+    # only when used: TFDS and PyAV load slowly); the default load_data dispatches through it
+    loaders: ClassVar[dict[str, str]] = {}
+    examples_name: ClassVar[str] = "examples"  # what "no training ..." calls them
     default_epochs: ClassVar[int] = 10
     default_batch_size: ClassVar[int] = 64
     patience: ClassVar[int] = 3
@@ -118,8 +122,25 @@ class Task:
 
     # -- data ---------------------------------------------------------------
     def load_data(self, spec: str):
-        """Parse ``spec`` and return :class:`zoo.data.Splits` of raw examples."""
-        raise NotImplementedError
+        """Parse ``spec`` and return :class:`zoo.data.Splits` of raw examples, read by the
+        loader that :attr:`loaders` names for the spec's kind and checked by :meth:`check_data`."""
+        import importlib
+
+        from ..data import parse_spec
+
+        parsed = parse_spec(spec, self.data_kinds)
+        module, function = self.loaders[parsed.kind].split(":")
+        splits = getattr(importlib.import_module(f"zoo.data.{module}"), function)(parsed)
+        self.check_data(splits, spec)
+        return splits
+
+    def check_data(self, splits, spec: str) -> None:
+        """Raise a DataError when ``splits`` cannot train this task (by default: no training
+        examples)."""
+        if not splits.train:
+            from ..errors import DataError
+
+            raise DataError(f"{spec}: no training {self.examples_name}")
 
     def fit_preprocessor(self, splits, options: dict[str, Any]):
         """Learn preprocessing (vocabularies, label names) from the training split.

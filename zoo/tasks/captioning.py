@@ -39,7 +39,7 @@ from keras import layers, ops
 
 from .._registry import register_model
 from ..batching import SharedRows, length_batched
-from ..data import Splits, parse_spec
+from ..data import Splits
 from ..decoding import beam_search, compiled, greedy_search
 from ..errors import DataError, HyperparameterError
 from ..recurrent import optimizer
@@ -461,17 +461,6 @@ def backbone_features(model: Captioner, preprocessor: CaptionPreprocessor, image
 # The task
 # ---------------------------------------------------------------------------
 
-def _check_examples(splits: Splits, spec: str) -> Splits:
-    for split in ("train", "validation", "test"):
-        for i, example in enumerate(getattr(splits, split)):
-            ok = isinstance(example, tuple) and len(example) == 2 and isinstance(example[1], tuple | list)
-            if not ok or not example[1] or not all(isinstance(c, str) and c.strip() for c in example[1]):
-                raise DataError(f"{spec}: {split} example {i} is not (image, non-empty captions)")
-    if not splits.train:
-        raise DataError(f"{spec}: no training images")
-    return splits
-
-
 class NamedImage(np.ndarray):
     """An image array that remembers where it came from (for predictions' ``input``)."""
 
@@ -492,6 +481,9 @@ class CaptioningTask(Task):
     default_problem: ClassVar[dict[str, Any]] = {"vocab_size": 10000, "caption_length": 24, "image_size": 48,
                                                  "encoder": "cnn", "encoder_weights": None}
     data_kinds = ("builtin", "coco", "tfds")
+    loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_captioning:load_builtin_captioning",
+                                         "coco": "coco:load_coco", "tfds": "tfds_captioning:load_tfds_captioning"}
+    examples_name = "images"
     default_epochs = 30
     default_batch_size = 64
     patience = 5
@@ -512,21 +504,13 @@ class CaptioningTask(Task):
         hp.Int("caption_max_length", 4, 256, default=40)    # decoding stops here
         hp.Boolean("lowercase", default=False)
 
-    def load_data(self, spec: str) -> Splits[Example]:
-        parsed = parse_spec(spec, self.data_kinds)
-        if parsed.kind == "builtin":
-            from ..data.builtin_captioning import load_builtin_captioning
-
-            splits = load_builtin_captioning(parsed)
-        elif parsed.kind == "coco":
-            from ..data.coco import load_coco
-
-            splits = load_coco(parsed)
-        else:
-            from ..data.tfds_captioning import load_tfds_captioning
-
-            splits = load_tfds_captioning(parsed)
-        return _check_examples(splits, spec)
+    def check_data(self, splits: Splits[Example], spec: str) -> None:
+        for split in ("train", "validation", "test"):
+            for i, example in enumerate(getattr(splits, split)):
+                ok = isinstance(example, tuple) and len(example) == 2 and isinstance(example[1], tuple | list)
+                if not ok or not example[1] or not all(isinstance(c, str) and c.strip() for c in example[1]):
+                    raise DataError(f"{spec}: {split} example {i} is not (image, non-empty captions)")
+        super().check_data(splits, spec)
 
     def samples(self) -> list[np.ndarray]:
         """A few images of the smoke data, for the registry-wide tests."""

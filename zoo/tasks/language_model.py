@@ -40,7 +40,7 @@ from keras import layers, ops
 
 from .._registry import register_model
 from ..batching import length_batched
-from ..data import Splits, parse_spec
+from ..data import Splits
 from ..decoding import MAX_SEED, sample_search
 from ..errors import DataError, HyperparameterError, RunDirError
 from ..recurrent import optimizer
@@ -458,6 +458,9 @@ class LanguageModelTask(Task):
     objectives: ClassVar[dict[str, str]] = {"val_perplexity": "min", "val_loss": "min", "val_token_accuracy": "max"}
     default_problem: ClassVar[dict[str, int]] = {"vocab_size": 10000}
     data_kinds = ("builtin", "text", "tfds")
+    loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_text:load_builtin_text", "text": "text_files:load_text",
+                                         "tfds": "tfds_text:load_tfds_text"}
+    examples_name = "documents"
     default_epochs = 20
     default_batch_size = 64
     patience = 3
@@ -476,24 +479,6 @@ class LanguageModelTask(Task):
         hp.Int("max_tokens", 10, 200_000, default=10_000)   # vocabulary size, the 4 reserved ids included
         hp.Int("window", 4, 2048, default=64)               # predicted tokens per training window
         hp.Boolean("lowercase", default=False)
-
-    def load_data(self, spec: str) -> Splits[str]:
-        parsed = parse_spec(spec, self.data_kinds)
-        if parsed.kind == "builtin":
-            from ..data.builtin_text import load_builtin_text
-
-            splits = load_builtin_text(parsed)
-        elif parsed.kind == "text":
-            from ..data.text_files import load_text
-
-            splits = load_text(parsed)
-        else:
-            from ..data.tfds_text import load_tfds_text
-
-            splits = load_tfds_text(parsed)
-        if not splits.train:
-            raise DataError(f"{spec}: no training documents")
-        return splits
 
     def fit_preprocessor(self, splits: Splits[str], options: dict[str, Any]) -> LanguageModelPreprocessor:
         if options["tokenizer"] == "character":

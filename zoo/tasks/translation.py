@@ -27,7 +27,7 @@ from keras import layers, ops
 
 from .._registry import register_model
 from ..batching import length_batched
-from ..data import Splits, parse_spec
+from ..data import Splits
 from ..decoding import beam_search, compiled, greedy_search
 from ..errors import DataError, HyperparameterError
 from ..recurrent import optimizer
@@ -314,16 +314,6 @@ class ValidationBleu(keras.callbacks.Callback):
 # The task
 # ---------------------------------------------------------------------------
 
-def _check_pairs(splits: Splits, spec: str) -> Splits:
-    for split in ("train", "validation", "test"):
-        for i, example in enumerate(getattr(splits, split)):
-            if not (isinstance(example, tuple) and len(example) == 2):
-                raise DataError(f"{spec}: {split} example {i} is not a (source, target) pair")
-    if not splits.train:
-        raise DataError(f"{spec}: no training pairs")
-    return splits
-
-
 @register_task
 class TranslationTask(Task):
     name = "translation"
@@ -338,6 +328,10 @@ class TranslationTask(Task):
     default_problem: ClassVar[dict[str, int]] = {"source_vocab_size": 8000, "target_vocab_size": 8000,
                                                  "source_length": 32, "target_length": 32}
     data_kinds = ("builtin", "tsv", "parallel", "tfds")
+    loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_translation:load_builtin_translation",
+                                         "tsv": "parallel:load_tsv_pairs", "parallel": "parallel:load_parallel",
+                                         "tfds": "tfds_translation:load_tfds_translation"}
+    examples_name = "pairs"
     default_epochs = 40
     default_batch_size = 64
     patience = 5
@@ -356,25 +350,12 @@ class TranslationTask(Task):
         hp.Int("target_max_length", 4, 1024, default=64)            # decoding stops here
         hp.Boolean("lowercase_source", default=True)
 
-    def load_data(self, spec: str) -> Splits[Example]:
-        parsed = parse_spec(spec, self.data_kinds)
-        if parsed.kind == "builtin":
-            from ..data.builtin_translation import load_builtin_translation
-
-            splits = load_builtin_translation(parsed)
-        elif parsed.kind == "tsv":
-            from ..data.parallel import load_tsv_pairs
-
-            splits = load_tsv_pairs(parsed)
-        elif parsed.kind == "parallel":
-            from ..data.parallel import load_parallel
-
-            splits = load_parallel(parsed)
-        else:
-            from ..data.tfds_translation import load_tfds_translation
-
-            splits = load_tfds_translation(parsed)
-        return _check_pairs(splits, spec)
+    def check_data(self, splits: Splits[Example], spec: str) -> None:
+        for split in ("train", "validation", "test"):
+            for i, example in enumerate(getattr(splits, split)):
+                if not (isinstance(example, tuple) and len(example) == 2):
+                    raise DataError(f"{spec}: {split} example {i} is not a (source, target) pair")
+        super().check_data(splits, spec)
 
     def fit_preprocessor(self, splits: Splits[Example], options: dict[str, Any]) -> TranslationPreprocessor:
         sources = [s for s, _ in splits.train]

@@ -26,7 +26,7 @@ from keras import layers, ops
 
 from .._registry import register_model
 from ..batching import length_batched
-from ..data import Splits, parse_spec
+from ..data import Splits
 from ..errors import DataError, HyperparameterError
 from ..metrics import cross_entropy, macro_f1
 from ..recurrent import optimizer
@@ -441,6 +441,10 @@ class VideoLabelingTask(Task):
                                             "val_loss": "min"}
     default_problem: ClassVar[dict[str, Any]] = {"num_classes": 6, "step_shape": [32, 32, 3], "window": 64}
     data_kinds = ("builtin", "frames", "steps", "tfds")
+    loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_video:load_builtin_video",
+                                         "frames": "frames:load_frames_dir", "steps": "frames:load_steps_csv",
+                                         "tfds": "tfds_video:load_tfds_video"}
+    examples_name = "clips"
     default_epochs = 30
     default_batch_size = 32
     patience = 5
@@ -451,28 +455,6 @@ class VideoLabelingTask(Task):
     def declare_preprocessing(self, hp) -> None:
         hp.Int("window", 2, 4096, default=512)  # longer clips are cut into windows of this many steps
         hp.Boolean("standardize", default=True)  # feature vectors: centre and scale by the training split
-
-    def load_data(self, spec: str) -> Splits[Example]:
-        parsed = parse_spec(spec, self.data_kinds)
-        if parsed.kind == "builtin":
-            from ..data.builtin_video import load_builtin_video
-
-            splits = load_builtin_video(parsed)
-        elif parsed.kind == "frames":
-            from ..data.frames import load_frames_dir
-
-            splits = load_frames_dir(parsed)
-        elif parsed.kind == "steps":
-            from ..data.frames import load_steps_csv
-
-            splits = load_steps_csv(parsed)
-        else:
-            from ..data.tfds_video import load_tfds_video
-
-            splits = load_tfds_video(parsed)
-        if not splits.train:
-            raise DataError(f"{spec}: no training clips")
-        return splits
 
     def samples(self) -> list[np.ndarray]:
         """A few clips of the smoke data, for the registry-wide tests."""
