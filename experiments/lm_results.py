@@ -70,6 +70,18 @@ def _machine() -> dict:
             "keras": keras.__version__, "backend": keras.backend.backend()}
 
 
+def _unlabelled_texts(path: str) -> list[str]:
+    """Documents of a CSV's ``text`` column (labels ignored) or of a text file's lines, whitespace-normalised."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as f:
+        if path.endswith(".csv"):
+            texts = [row["text"] for row in csv.DictReader(f)]
+        else:
+            texts = f.read().splitlines()
+    return [" ".join(t.split()) for t in texts if t.strip()]
+
+
 def transfer(args) -> None:
     """Pretrain a language model on the sentiment training texts; sentiment/lstm from scratch vs from it."""
     import tempfile
@@ -78,12 +90,18 @@ def transfer(args) -> None:
     from zoo.folders import write_json
 
     splits = zoo.get("sentiment/lstm").task.load_data(args.transfer)
+    unlabelled = _unlabelled_texts(args.unlabelled) if args.unlabelled else []
+    test_texts = {" ".join(text.split()) for text, _ in splits.test}
+    leaked = sum(any(t in u for u in unlabelled) for t in test_texts) if unlabelled else 0
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for part in ("train", "validation"):
             files[part] = os.path.join(tmp, f"{part}_texts.txt")
+            texts = [" ".join(text.split()) for text, _ in getattr(splits, part)]
+            if part == "train":
+                texts += unlabelled  # more text of the same domain, without its labels
             with open(files[part], "w", encoding="utf-8") as f:
-                f.write("\n".join(" ".join(text.split()) for text, _ in getattr(splits, part)) + "\n")
+                f.write("\n".join(texts) + "\n")
         # Named parts: the sentiment split is already a hash split, and text: hashes the same way, so
         # text:TRAIN_TEXTS alone would find no validation texts in it.
         size = {"units": 64, "embedding_dim": 64, "depth": 1}
@@ -106,7 +124,12 @@ def transfer(args) -> None:
                          "median_seconds": statistics.median(t["seconds"] for t in trials), "trials": trials}
                    for arm, trials in arms.items()}
         lm_report = {"data": "the sentiment training split's texts, one document a line (validation: the "
-                             "validation split's texts)",
+                             "validation split's texts)" + (f", and the {len(unlabelled)} texts of "
+                                                           f"{args.unlabelled} (their labels unused)"
+                                                           if unlabelled else ""),
+                     "unlabelled_texts": len(unlabelled),
+                     "unlabelled_words": sum(len(t.split()) for t in unlabelled),
+                     "test_texts_found_verbatim_in_unlabelled": leaked,
                      "overrides": {**size, "lowercase": True}, "test": lm.metrics["test"],
                      "epochs": lm.metrics["epochs_trained"], "seconds": lm.metrics["train_seconds"]}
     write_json(args.out, {"data": args.transfer, "entry": "sentiment/lstm", "seeds": args.seeds,
@@ -125,6 +148,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--out", required=True, help="JSON file for the results")
     parser.add_argument("--transfer", metavar="SPEC", help="a sentiment data spec: measure pretraining instead")
+    parser.add_argument("--unlabelled", metavar="FILE", help="with --transfer: more text for the language model "
+                        "(a CSV with a 'text' column, whose other columns are ignored, or a text file, a "
+                        "document a line)")
     args = parser.parse_args()
     if args.transfer:
         transfer(args)
