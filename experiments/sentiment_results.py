@@ -22,12 +22,21 @@ baseline (``--tfidf``, scikit-learn) on the same splits::
         --out experiments/results/sentiment_rt_sentences.json
 
 ``--set KEY=VALUE`` (repeatable) trains every entry that declares KEY with that
-value instead of its default: how candidate defaults were compared.
+value instead of its default: how candidate defaults were compared. KEY may be a
+hyperparameter, a preprocessing option or a file option, so pretrained word
+vectors (``experiments/fetch_word_vectors.py``) are measured with::
+
+    python experiments/fetch_word_vectors.py --words-from data/uci_sentences.csv \
+        --words-from data/rt_sentences.csv --out data/glove50_uci_rt.txt
+    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv \
+        --set embeddings=data/glove50_uci_rt.txt --set embedding_dim=50 \
+        --out experiments/results/sentiment_uci_sentences_glove50.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -94,6 +103,9 @@ def main() -> None:
                         help="train every entry that declares KEY with VALUE (repeatable)")
     parser.add_argument("--tfidf", action="store_true", help="add the TF-IDF + logistic regression baseline")
     parser.add_argument("--out", required=True, help="JSON file for the results")
+    parser.add_argument("--append", action="store_true",
+                        help="add these entries to OUT, recorded with the same data, seeds, epochs, patience, "
+                             "defaults and settings (an entry already there is replaced)")
     args = parser.parse_args()
 
     import keras
@@ -105,12 +117,17 @@ def main() -> None:
     settings = {**(BEFORE if args.defaults == "before" else {}),
                 **{k: _value(v) for k, v in parse_assignments(args.set).items()}}
     entries = args.entries or zoo.list_models(task="sentiment")
-    unknown = set(settings) - {name for e in entries for name in zoo.get(e).space()}
+
+    def declared(entry: str) -> set[str]:  # hyperparameters, preprocessing options and files (embeddings=PATH)
+        spec = zoo.get(entry)
+        return {*spec.space(), *spec.task.preprocessing_options, *spec.task.file_options}
+
+    unknown = set(settings) - {name for e in entries for name in declared(e)}
     if unknown:
         parser.error(f"no entry declares {', '.join(sorted(unknown))}")
     results = []
     for name in entries:
-        space = zoo.get(name).space()
+        space = declared(name)
         overrides = {k: v for k, v in settings.items() if k in space}
         trials = []
         for seed in range(args.seeds):
@@ -134,10 +151,20 @@ def main() -> None:
     baseline = tfidf_baseline(args.data) if args.tfidf else None
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "keras": keras.__version__, "backend": keras.backend.backend()}
+    record = {"data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
+              "defaults": args.defaults, "settings": settings, "machine": machine, "results": results,
+              "tfidf_logistic_regression": baseline}
+    if args.append and os.path.exists(args.out):
+        with open(args.out, encoding="utf-8") as f:
+            earlier = json.load(f)
+        keys = ("data", "seeds", "epochs", "patience", "defaults", "settings")
+        differ = [k for k in keys if earlier.get(k) != record[k]]
+        if differ:
+            parser.error(f"--append: {args.out} was recorded with other {', '.join(differ)}")
+        record["results"] = [r for r in earlier["results"] if r["entry"] not in entries] + results
+        record["tfidf_logistic_regression"] = baseline or earlier.get("tfidf_logistic_regression")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, {"data": args.data, "seeds": args.seeds, "epochs": args.epochs,
-                          "patience": args.patience, "defaults": args.defaults, "settings": settings,
-                          "machine": machine, "results": results, "tfidf_logistic_regression": baseline})
+    write_json(args.out, record)
     print(f"| entry | test accuracy (median, min-max of {args.seeds} seeds) | macro F1 | train s |")
     print("|---|---|---|---|")
     for r in results:

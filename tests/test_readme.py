@@ -127,6 +127,28 @@ def test_results_table_matches_the_recorded_results():
     assert f"({negation:,} test sentences)" in header and f"{uci} in test" in header and f"{rt} in test" in header
 
 
+def test_word_vectors_table_matches_the_recorded_results():
+    """The table of pretrained word vectors quotes its files: each data set without vectors (today's code) and with
+    GloVe 6B 50d (experiments/fetch_word_vectors.py), every entry that was measured, and the seconds of the runs with
+    vectors."""
+    rows = [row for row in _table(_section("Results"), "entry (word vectors)") if row[0].startswith("`")]
+    files = {1: "sentiment_uci_sentences_no_vectors.json", 2: "sentiment_uci_sentences_glove50.json",
+             4: "sentiment_rt_sentences_no_vectors.json", 5: "sentiment_rt_sentences_glove50.json"}
+    recorded = {column: _recorded(name) for column, name in files.items()}
+    for column, data in recorded.items():
+        vectors = "glove50" in files[column]
+        assert data["settings"] == ({"embeddings": "data/glove50_uci_rt.txt", "embedding_dim": 50} if vectors else {})
+        assert data["seeds"] == 3 and data["defaults"] == "now", files[column]
+    results = {column: {r["entry"]: r for r in data["results"]} for column, data in recorded.items()}
+    entries = [re.match(r"`([^`]+)`", row[0]).group(1) for row in rows]
+    assert entries and all(sorted(entries) == sorted(r) for r in results.values())
+    for entry, row in zip(entries, rows, strict=True):
+        for column, r in results.items():
+            assert row[column] == _median_range(r[entry]), (entry, files[column])
+        for column in (3, 6):
+            assert row[column] == str(round(results[column - 1][entry]["median_seconds"])), (entry, column)
+
+
 def _check_task_tables() -> None:
     """The translation, video and captioning tables quote their recorded files."""
     section = _section("Results")
