@@ -42,7 +42,8 @@ Rules, applied in this order:
   these catalogs; Qt's ``&`` is not touched.)
 - Format placeholders (``%s``, ``%d``, ``%1$s``, ``{name}``), markup (``<b>``) and
   quotes are kept as they are: the model has to copy them, as a translator does.
-- Pairs whose English has no letter are dropped (``"%s: %s"``).
+- Pairs whose English has no letter are dropped (``"10×15"``, ``"150%"``, ``"; "``); a placeholder
+  counts as letters (``"%s"`` is kept).
 - ``--max-words N`` keeps pairs with at most N whitespace-separated words on
   both sides (default 15).
 - Pairs are deduplicated by their English text: the first one in package order
