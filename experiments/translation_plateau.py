@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--batches", choices=("grouped", "mixed"), default="grouped")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=None, help="default: the task's")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                        help="override a hyperparameter, as 'zoo train --set' (default: none)")
     args = parser.parse_args()
 
     import keras
@@ -38,13 +40,14 @@ def main() -> None:
     import zoo
     from zoo import hparams
     from zoo.batching import length_batched
+    from zoo.hparams import parse_assignments
     from zoo.tasks.translation import normalize, translate_texts, translation_scores
     from zoo.training import resolve_preprocessing, split_overrides
 
     spec = zoo.get(args.entry)
     task = spec.task
     batch_size = args.batch_size or task.default_batch_size
-    model_values, prep_values, _ = split_overrides(spec, {})
+    model_values, prep_values, _ = split_overrides(spec, parse_assignments(args.set))
     hp = hparams.resolve(args.entry, spec.space(), model_values)
     splits = task.load_data(args.data)
     keras.utils.set_random_seed(0)
