@@ -143,7 +143,7 @@ def _check_task_tables() -> None:
     latency = recorded["export_latency"]
     assert f"{latency['p50_ms']:.1f} ms" in section and f"{latency['p99_ms']:.1f} ms" in section
     for name in ("translation_dates.json", "translation_quran_en_fr_defaults.json", "translation_quran_en_fr.json",
-                 "translation_gnome_en_fr.json"):
+                 "translation_gnome_en_fr.json", "translation_gnome_en_fr_subword.json"):
         with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
             recorded = json.load(f)
         for r in recorded["results"]:
