@@ -43,11 +43,12 @@ def main() -> None:
     import zoo
     from zoo.folders import write_json
     from zoo.hparams import parse_assignments
-    from zoo.tasks.translation import translate_texts
+    from zoo.tasks.translation import normalize, translate_texts, translation_scores
 
     entries = args.entries or zoo.list_models(task="translation")
     overrides = parse_assignments(args.set)
     results = []
+    load = {"start": os.getloadavg()}
     for name in entries:
         trials = []
         for seed in range(args.seeds):
@@ -68,7 +69,9 @@ def main() -> None:
                            "best_epoch": run.metrics.get("best_epoch"), "problem": run.preprocessor.problem(),
                            "history": {k: v for k, v in run.history.items() if isinstance(v, list)},
                            "by_source_length": by_length, "epochs": run.metrics["epochs_trained"],
-                           "seconds": run.metrics["train_seconds"], "parameters": run.model.count_params()})
+                           "seconds": run.metrics["train_seconds"], "parameters": run.model.count_params(),
+                           "samples": [{"source": s, "reference": t, "translation": h} for (s, t), h
+                                       in zip(test_examples[:10], hypotheses[:10], strict=True)]})
             print(f"{name} seed {seed}: BLEU {test['bleu']:.2f}, exact {test['exact_match']:.4f}, "
                   f"{trials[-1]['seconds']:.0f}s; by length {by_length}", file=sys.stderr)
         results.append({"entry": name, "trials": trials, "test_examples": len(test_examples),
@@ -77,12 +80,17 @@ def main() -> None:
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "keras": keras.__version__, "backend": keras.backend.backend()}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    load["end"] = os.getloadavg()
     splits = zoo.get(entries[0]).task.load_data(args.data)
     sizes = {split: len(getattr(splits, split)) for split in ("train", "validation", "test")}
+    # The trivial baseline: the English source as its own "translation" (the languages share tokens).
+    copy = translation_scores([normalize(s) for s, _ in splits.test], [normalize(t) for _, t in splits.test])
     write_json(args.out, {"data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
-                          "overrides": overrides, "pairs": sizes,
-                          "machine": machine, "results": results})
+                          "overrides": overrides, "pairs": sizes, "copy_source_baseline": copy,
+                          "machine": machine, "load_average_1_5_15_min": load, "results": results})
     bins = [f"{low}-{high}" for low, high in BINS]
+    print(f"copy-the-source baseline: BLEU {copy['bleu']:.2f}, chrF {copy['chrf']:.2f}, "
+          f"exact match {copy['exact_match']:.4f}")
     print("| entry | BLEU | chrF | exact match | " + " | ".join(f"exact, {b} tokens" for b in bins) + " | train s |")
     print("|---|---:|---:|---:|" + "---:|" * len(bins) + "---:|")
     for r in results:

@@ -164,8 +164,14 @@ def _check_task_tables() -> None:
         assert f"`{r['entry']}`{control} | {bleu} | {r['median_exact_match']:.3f} |" in section, r["entry"]
     latency = recorded["export_latency"]
     assert f"{latency['p50_ms']:.1f} ms" in section and f"{latency['p99_ms']:.1f} ms" in section
-    for name in ("translation_dates.json", "translation_quran_en_fr_defaults.json", "translation_quran_en_fr.json"):
+    for name in ("translation_dates.json", "translation_quran_en_fr_defaults.json", "translation_quran_en_fr.json",
+                 "translation_gnome_en_fr.json", "translation_gnome_en_fr_subword.json"):
         with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
-            for r in json.load(f)["results"]:
-                assert f"`{r['entry']}` | {r['median_bleu']:.2f} | {r['median_chrf']:.2f} | " \
-                       f"{r['median_exact_match']:.4f}" in section, (name, r["entry"])
+            recorded = json.load(f)
+        for r in recorded["results"]:
+            assert f"`{r['entry']}` | {r['median_bleu']:.2f} | {r['median_chrf']:.2f} | " \
+                   f"{r['median_exact_match']:.4f}" in section, (name, r["entry"])
+        copy = recorded.get("copy_source_baseline")
+        if copy:  # the trivial baseline's row: the English source as its own translation
+            assert f"copy the English source | {copy['bleu']:.2f} | {copy['chrf']:.2f} | " \
+                   f"{copy['exact_match']:.4f}" in section, name
