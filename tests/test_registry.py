@@ -146,7 +146,7 @@ def test_every_data_kind_has_a_loader(task):
 
     reader = next(zoo.get(n) for n in zoo.list_models() if zoo.get(n).task.name == task).task
     if type(reader).load_data is not Task.load_data:
-        return  # sentiment: its own load_data, tested with its data
+        pytest.skip(f"{task} reads its data in its own load_data (tested with its data)")
     assert sorted(reader.loaders) == sorted(reader.data_kinds)
     for target in reader.loaders.values():
         module, function = target.split(":")

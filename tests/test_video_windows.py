@@ -46,7 +46,7 @@ def stream_clips(n=60, seed=0):
 def test_each_step_is_read_from_the_window_where_it_is_most_central(window):
     hop = max(1, window // 2)
     for length in range(1, 60):
-        count = window_count(length, window)
+        count = int(window_count(length, window))
         starts = [k * hop for k in range(count)]
         assert starts[-1] + window >= length and (count == 1 or starts[-2] + window < length)
         w, p = window_of_step(np.arange(length), count, window)
@@ -82,7 +82,7 @@ def test_predictions_are_stitched_from_windows_and_short_clips_run_whole():
         return ops.convert_to_numpy(model({"frames": frames[None], "mask": np.ones((1, len(frames)), "float32")}))[0]
 
     np.testing.assert_allclose(out[1], run(short), atol=1e-5)
-    count = window_count(29, 8)
+    count = int(window_count(29, 8))
     pieces = [run(long[k * 4: k * 4 + 8]) for k in range(count)]
     w, p = window_of_step(np.arange(29), count, 8)
     expected = np.stack([pieces[w[t]][p[t]] for t in range(29)])

@@ -1,11 +1,11 @@
 """The one fit path: ``zoo.train``, every tuning trial and ``zoo.hypermodel`` train through here.
 
+At each epoch's start every random generator of the model (dropout masks) is reset from the
+run's seed and the epoch, so a resumed run draws the same masks as one never interrupted.
 Callbacks run in this order at each epoch end, so every reader sees complete logs:
 
 1. the task's callbacks, which add metrics computed outside ``fit`` (decoded BLEU,
    masked frame scores) to the logs;
-0. (at each epoch's start) every random generator of the model reset from the run's seed and
-   the epoch, so a resumed run draws the same dropout masks as one never interrupted;
 2. the NaN guard, which stops at the first non-finite batch loss;
 3. early stopping on the objective, restoring the best epoch's weights at the end;
 4. the checkpoint of a run (``RUN.partial``): weights, optimizer, history and early

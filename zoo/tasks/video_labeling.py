@@ -130,11 +130,13 @@ class ClipPreprocessor:
                    config.get("feature_mean"), config.get("feature_std"))
 
 
-def window_count(length: int, window: int) -> int:
+def window_count(length, window: int, xp=np):
     """How many prediction windows a clip of ``length`` steps is cut into: 1 up to ``window``
-    steps, else windows starting every ``window // 2`` steps until one reaches the end."""
+    steps, else windows starting every ``window // 2`` steps until one reaches the end
+    (``1 + ceil((length - window) / hop)``). Integer arithmetic only, so the same rule serves
+    NumPy and TensorFlow (``xp=tf.math``), for one length or a batch of them."""
     hop = max(1, window // 2)
-    return 1 if length <= window else -(-(length - window) // hop) + 1
+    return xp.maximum(1 - (window - length) // hop, 1)
 
 
 def window_of_step(steps, count, window: int, xp=np):
@@ -321,7 +323,7 @@ def _predict_clips(model, preprocessor, clips: Sequence, batch_size: int) -> lis
     window, hop = preprocessor.window, max(1, preprocessor.window // 2)
     pieces = []  # (clip index, window index, frames)
     for i, clip in enumerate(clips):
-        for w in range(window_count(len(clip), window)):
+        for w in range(int(window_count(len(clip), window))):
             pieces.append((i, w, clip[w * hop: w * hop + window]))
     order = np.argsort([len(p[2]) for p in pieces], kind="stable")
     outputs: dict[tuple[int, int], np.ndarray] = {}
@@ -333,7 +335,7 @@ def _predict_clips(model, preprocessor, clips: Sequence, batch_size: int) -> lis
             outputs[pieces[r][:2]] = probs[j, : len(pieces[r][2])]
     out = []
     for i, clip in enumerate(clips):
-        count = window_count(len(clip), window)
+        count = int(window_count(len(clip), window))
         w, p = window_of_step(np.arange(len(clip)), count, window)
         stacked = np.zeros((count, window, outputs[(i, 0)].shape[-1]), "float32")
         for k in range(count):
@@ -579,7 +581,7 @@ class VideoLabelingTask(Task):
             # the window where it lies nearest the centre.
             batch, steps = tf.shape(frames)[0], tf.shape(frames)[1]
             lengths = tf.cast(lengths, tf.int32)
-            counts = tf.where(lengths <= window, 1, (tf.maximum(lengths - window, 0) + hop - 1) // hop + 1)
+            counts = window_count(lengths, window, tf.math)
             most = tf.reduce_max(tf.concat([counts, [1]], 0))
             span = tf.minimum(window, steps)   # clips that all fit one window run as they are
             padded = tf.maximum((most - 1) * hop + span, steps)
