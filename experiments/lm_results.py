@@ -106,8 +106,13 @@ def transfer(args) -> None:
         # text:TRAIN_TEXTS alone would find no validation texts in it.
         size = {"units": 64, "embedding_dim": 64, "depth": 1}
         spec = f"text:train={files['train']},validation={files['validation']},test={files['validation']}"
-        lm = zoo.train("language_model/lstm", spec, os.path.join(tmp, "lm"), verbose=0,
-                       overrides={**size, "lowercase": True})
+        lm_dir = args.lm_dir or os.path.join(tmp, "lm")
+        if os.path.exists(os.path.join(lm_dir, "config.json")):  # finished earlier: reuse it
+            lm = zoo.load(lm_dir)
+            print(f"language model: reusing {lm_dir}", file=sys.stderr)
+        else:  # a run stopped earlier resumes from LM_DIR.partial after its last finished epoch
+            lm = zoo.train("language_model/lstm", spec, lm_dir, verbose=args.verbose, epochs=args.lm_epochs,
+                           batch_size=args.lm_batch_size, overrides={**size, "lowercase": True})
         print(f"language model: {lm.metrics['test']}, {lm.metrics['train_seconds']:.0f}s", file=sys.stderr)
         arms: dict[str, list] = {"scratch": [], "pretrained": []}
         for seed in range(args.seeds):
@@ -148,6 +153,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--out", required=True, help="JSON file for the results")
     parser.add_argument("--transfer", metavar="SPEC", help="a sentiment data spec: measure pretraining instead")
+    parser.add_argument("--lm-dir", metavar="DIR", help="with --transfer: keep the language model's run here "
+                        "(a stopped run resumes; a finished one is reused) instead of a temporary folder")
+    parser.add_argument("--lm-epochs", type=int, default=None, help="with --transfer: the language model's "
+                        "epoch limit (default: the task's)")
+    parser.add_argument("--lm-batch-size", type=int, default=None, help="with --transfer: the language "
+                        "model's batch size (default: the task's)")
+    parser.add_argument("--verbose", type=int, default=0, help="Keras verbosity of the language model's fit")
     parser.add_argument("--unlabelled", metavar="FILE", help="with --transfer: more text for the language model "
                         "(a CSV with a 'text' column, whose other columns are ignored, or a text file, a "
                         "document a line)")
