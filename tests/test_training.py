@@ -199,3 +199,29 @@ def test_resumed_runs_draw_the_same_dropout_masks_in_every_task(name, tmp_path):
     whole = zoo.train(name, data, **settings)
     assert len(resumed.history["loss"]) == 2
     np.testing.assert_allclose(resumed.history["loss"], whole.history["loss"], rtol=1e-5)
+
+
+def _stopping_epochs(scores, losses, mode="max", patience=2):
+    """Feed early stopping these validation logs; the epochs it ran and its best epoch."""
+    from zoo import fitting
+
+    stopping = fitting._callbacks_module()[1]("val_bleu", mode, patience)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    stopping.set_model(model)
+    for epoch, (score, loss) in enumerate(zip(scores, losses, strict=True)):
+        stopping.on_epoch_end(epoch, {"val_bleu": score, "val_loss": loss})
+        if getattr(model, "stop_training", False):
+            return epoch + 1, stopping.best_epoch
+    return len(scores), stopping.best_epoch
+
+
+def test_early_stopping_waits_on_a_zero_score_while_the_loss_falls():
+    # BLEU 0 for five epochs while the validation loss falls, then it scores: training goes on.
+    assert _stopping_epochs([0, 0, 0, 0, 0, 3.1, 2.0, 1.0], [6.9, 6.5, 6.3, 6.2, 6.1, 5.9, 5.8, 5.7]) == (8, 5)
+    # On the floor with a loss that stopped falling, patience runs out as before; the best epoch is the
+    # one with the lowest loss.
+    assert _stopping_epochs([0, 0, 0, 0, 0], [6.9, 6.5, 6.6, 6.7, 6.4]) == (4, 1)
+    # Off the floor, ties do not count, whatever the loss does.
+    assert _stopping_epochs([2.0, 2.0, 2.0, 2.0], [6.9, 6.5, 6.3, 6.2]) == (3, 0)
+    # A zero that is a best possible score (a "min" objective) is not a floor.
+    assert _stopping_epochs([0, 0, 0], [0.5, 0.4, 0.3], mode="min") == (3, 0)

@@ -75,7 +75,11 @@ def _callbacks_module():
 
     class EarlyStopping(keras.callbacks.Callback):
         """Early stopping whose state (best value, epoch, wait count, best weights)
-        survives a resume; it always ends on the best epoch's weights."""
+        survives a resume; it always ends on the best epoch's weights.
+
+        A score that is still at zero (``val_bleu`` while greedy decoding writes nothing useful, the
+        first epochs of a translation model) cannot improve yet; while it stays at zero, an epoch
+        whose ``val_loss`` improves counts as progress, so patience is not spent on the floor."""
 
         def __init__(self, monitor: str, mode: str, patience: int, state: dict | None = None,
                      best_weights: list | None = None):
@@ -86,15 +90,19 @@ def _callbacks_module():
             self.best_epoch = state.get("best_epoch")
             self.wait = state.get("wait", 0)
             self.stopped = state.get("stopped", False)
+            self.best_loss = state.get("best_loss")
             self.best_weights = best_weights
             self.improved = False
 
         def state(self) -> dict[str, Any]:
-            return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped}
+            return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped,
+                    "best_loss": self.best_loss}
 
-        def _better(self, value: float) -> bool:
+        def _better(self, value: float, loss: float | None) -> bool:
             if self.best is None:
                 return True
+            if self.mode == "max" and value == self.best == 0 and loss is not None:  # still on the floor
+                return self.best_loss is None or loss < self.best_loss
             return value > self.best if self.mode == "max" else value < self.best
 
         def on_epoch_end(self, epoch, logs=None):
@@ -103,9 +111,11 @@ def _callbacks_module():
                 raise ZooError(f"early stopping watches {self.monitor!r}, which training did not log; "
                                f"logged: {', '.join(sorted(logs))}")
             value = float(logs[self.monitor])
-            self.improved = math.isfinite(value) and self._better(value)
+            loss = float(logs["val_loss"]) if self.monitor != "val_loss" and "val_loss" in logs else None
+            loss = loss if loss is not None and math.isfinite(loss) else None
+            self.improved = math.isfinite(value) and self._better(value, loss)
             if self.improved:
-                self.best, self.best_epoch, self.wait = value, epoch, 0
+                self.best, self.best_epoch, self.wait, self.best_loss = value, epoch, 0, loss
                 self.best_weights = self.model.get_weights()
             else:
                 self.wait += 1
