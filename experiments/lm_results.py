@@ -23,6 +23,14 @@ lowercase) is trained on the texts of the sentiment training split (``text:``, o
 line; early stopping on the validation split's texts, never the test split's); then
 ``sentiment/lstm`` is trained ``--seeds`` times with its defaults from scratch and with ``--set
 pretrained=LM_RUN``, and the test accuracies are compared.
+
+``--unlabelled FILE`` adds more in-domain text to the language model's training texts (labels
+unused), and ``--lm-dir DIR`` keeps the language model's run: stopped, the same command resumes it
+after its last finished epoch; finished, it is reused and only the sentiment arms run::
+
+    python experiments/fetch_real_sentiment.py --source rt-reviews --out data/rt_reviews.csv
+    python experiments/lm_results.py --transfer csv:data/rt_sentences.csv --unlabelled data/rt_reviews.csv \
+        --seeds 3 --lm-dir runs/lm_rt --out experiments/results/lm_transfer_rt_sentences.json
 """
 
 from __future__ import annotations
