@@ -24,7 +24,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sentiment_results import BEFORE  # noqa: E402  (the earlier defaults, as overrides)
+from sentiment_results import BEFORE  # the earlier defaults, as overrides
 
 
 def main() -> None:
@@ -56,9 +56,10 @@ def main() -> None:
                 print(f"{name} {arm} seed {seed}: {trials[arm][-1]}", file=sys.stderr)
         summary = {arm: {k: statistics.median(t[k] for t in trials[arm])
                          for k in ("seconds", "epochs", "seconds_per_epoch", "accuracy")} for arm in arms}
+        now, before = summary["now"], summary["before"]
         results.append({"entry": name, "before_overrides": arms["before"], "trials": trials, "median": summary,
-                        "time_ratio": summary["now"]["seconds"] / summary["before"]["seconds"],
-                        "epoch_time_ratio": summary["now"]["seconds_per_epoch"] / summary["before"]["seconds_per_epoch"]})
+                        "time_ratio": now["seconds"] / before["seconds"],
+                        "epoch_time_ratio": now["seconds_per_epoch"] / before["seconds_per_epoch"]})
         write_json(args.out, {"data": args.data, "seeds": args.seeds, "results": results,
                               "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                           "keras": keras.__version__, "backend": keras.backend.backend(),

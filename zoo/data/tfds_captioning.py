@@ -38,7 +38,7 @@ import numpy as np
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts
 from .images import rgb_uint8
-from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits
+from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits, load_split, tfds_builder
 
 Example = tuple[np.ndarray, tuple[str, ...]]
 
@@ -158,32 +158,6 @@ def _captions(example: Mapping[str, Any], path: list[str], spec: DataSpec) -> tu
     return kept, len(texts) - len(kept)
 
 
-def open_builder(spec: DataSpec, example: str):
-    """The TFDS builder of ``tfds:NAME[,data_dir=DIR]``; a missing name or an unknown set is a
-    DataError (naming the set, without TFDS's list of every set it has)."""
-    import tensorflow_datasets as tfds
-
-    if not spec.target:
-        raise DataError(f"{spec.text}: name the set, e.g. {example}")
-    try:
-        return tfds.builder(spec.target, data_dir=spec.parts.get("data_dir"))
-    except Exception as exc:  # DatasetNotFoundError and friends
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise DataError(f"{spec.text}: TFDS has no set {spec.target!r} ({type(exc).__name__}: {first})") from None
-
-
-def load_split(spec: DataSpec, split: str):
-    """The examples of one split as NumPy (``tfds.as_numpy``); a split that cannot be loaded is a DataError."""
-    import tensorflow_datasets as tfds
-
-    try:
-        dataset = tfds.load(spec.target, split=split, data_dir=spec.parts.get("data_dir"), download=True)
-    except Exception as exc:
-        raise DataError(f"{spec.text}: could not load split {split!r} ({type(exc).__name__}: {exc}). "
-                        "The first load downloads the set; offline, set TFDS_DATA_DIR to a prepared copy") from None
-    return tfds.as_numpy(dataset)
-
-
 def resolve_caption_splits(spec: DataSpec, available: list[str]) -> dict[str, str]:
     """The TFDS split of each part, as :mod:`zoo.data.tfds_source` resolves them, with a split
     called ``val`` as validation when the set has no ``validation`` (coco_captions)."""
@@ -195,7 +169,7 @@ def resolve_caption_splits(spec: DataSpec, available: list[str]) -> dict[str, st
 def load_tfds_captioning(spec: DataSpec) -> Splits[Example]:
     """``(image, captions)`` examples of a TFDS caption set; see the module docstring."""
     check_parts(spec, (*SPLIT_PARTS, "image", "captions", "data_dir"))
-    builder = open_builder(spec, "tfds:coco_captions")
+    builder = tfds_builder(spec, "tfds:coco_captions")
     image_key, captions_path = resolve_caption_keys(spec, builder.info.features)
     splits = resolve_caption_splits(spec, list(builder.info.splits.keys()))
     out: dict[str, list[Example]] = {}

@@ -42,20 +42,30 @@ def _resolve_splits(spec: DataSpec, available: list[str]) -> dict[str, str]:
 
 
 def tfds_builder(spec: DataSpec, example: str):
-    """``(name, data_dir, builder)`` of the set ``spec`` names; a missing name or an unknown set is a
-    DataError (its first line only, not TFDS's list of every set). ``example`` completes "e.g. ..."."""
+    """The TFDS builder of the set ``spec`` names (``tfds:NAME[,data_dir=DIR]``); a missing name or an
+    unknown set is a DataError (its first line only, not TFDS's list of every set). ``example``
+    completes "e.g. ..."."""
     import tensorflow_datasets as tfds
 
-    name = spec.target
-    if not name:
+    if not spec.target:
         raise DataError(f"{spec.text}: name the set, e.g. {example}")
-    data_dir = spec.parts.get("data_dir")
     try:
-        builder = tfds.builder(name, data_dir=data_dir)
+        return tfds.builder(spec.target, data_dir=spec.parts.get("data_dir"))
     except Exception as exc:  # DatasetNotFoundError and friends
         first = (str(exc).strip().splitlines() or [""])[0]
-        raise DataError(f"{spec.text}: TFDS has no set {name!r} ({type(exc).__name__}: {first})") from None
-    return name, data_dir, builder
+        raise DataError(f"{spec.text}: TFDS has no set {spec.target!r} ({type(exc).__name__}: {first})") from None
+
+
+def load_split(spec: DataSpec, split: str):
+    """The examples of one split as NumPy (``tfds.as_numpy``); a split that cannot be loaded is a DataError."""
+    import tensorflow_datasets as tfds
+
+    try:
+        dataset = tfds.load(spec.target, split=split, data_dir=spec.parts.get("data_dir"), download=True)
+    except Exception as exc:
+        raise DataError(f"{spec.text}: could not load split {split!r} ({type(exc).__name__}: {exc}). "
+                        "The first load downloads the set; offline, set TFDS_DATA_DIR to a prepared copy") from None
+    return tfds.as_numpy(dataset)
 
 
 def _find_feature(spec: DataSpec, features, role: str, kind, supervised: tuple | None, index: int) -> str:
@@ -77,13 +87,7 @@ def load_text_classification(spec: DataSpec) -> tuple[dict[str, list[tuple[str, 
     import tensorflow_datasets as tfds
 
     check_parts(spec, (*SPLIT_PARTS, "text", "label", "data_dir"))
-    name = spec.target
-    if not name:
-        raise DataError(f"{spec.text}: name the set, e.g. tfds:imdb_reviews")
-    try:
-        builder = tfds.builder(name, data_dir=spec.parts.get("data_dir"))
-    except Exception as exc:  # DatasetNotFoundError and friends
-        raise DataError(f"{spec.text}: TFDS has no set {name!r} ({type(exc).__name__}: {exc})") from None
+    builder = tfds_builder(spec, "tfds:imdb_reviews")
     features = builder.info.features
     label_name = _find_feature(spec, features, "label", tfds.features.ClassLabel,
                                builder.info.supervised_keys, 1)
@@ -93,14 +97,8 @@ def load_text_classification(spec: DataSpec) -> tuple[dict[str, list[tuple[str, 
     splits = _resolve_splits(spec, list(builder.info.splits.keys()))
     out: dict[str, list[tuple[str, str]]] = {}
     for part, split in splits.items():
-        try:
-            ds = tfds.load(name, split=split, data_dir=spec.parts.get("data_dir"), download=True)
-        except Exception as exc:
-            raise DataError(f"{spec.text}: could not load split {split!r} ({type(exc).__name__}: {exc}). "
-                            "The first load downloads the set; offline, set TFDS_DATA_DIR to a prepared copy"
-                            ) from None
         examples: list[tuple[str, str]] = []
-        for ex in tfds.as_numpy(ds):
+        for ex in load_split(spec, split):
             label = int(ex[label_name])
             if label < 0:  # e.g. GLUE test splits carry no labels
                 raise DataError(f"{spec.text}: split {split!r} has no labels (label -1); "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts
-from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits, tfds_builder
+from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits, load_split, tfds_builder
 
 
 def _text_feature(spec: DataSpec, features, supervised) -> str:
@@ -34,22 +34,15 @@ def _text_feature(spec: DataSpec, features, supervised) -> str:
 
 
 def load_tfds_text(spec: DataSpec) -> Splits[str]:
-    import tensorflow_datasets as tfds
 
     check_parts(spec, (*SPLIT_PARTS, "text", "data_dir"))
-    name, data_dir, builder = tfds_builder(spec, "tfds:lm1b")
+    builder = tfds_builder(spec, "tfds:lm1b")
     feature = _text_feature(spec, builder.info.features, builder.info.supervised_keys)
     splits = _resolve_splits(spec, list(builder.info.splits.keys()))
     out: dict[str, list[str]] = {}
     dropped: dict[str, int] = {}
     for part in SPLIT_PARTS:
-        try:
-            ds = tfds.load(name, split=splits[part], data_dir=data_dir, download=True)
-        except Exception as exc:
-            raise DataError(f"{spec.text}: could not load split {splits[part]!r} ({type(exc).__name__}: {exc}). "
-                            "The first load downloads the set; offline, set TFDS_DATA_DIR to a prepared copy"
-                            ) from None
-        texts = [_decode(ex[feature], spec).strip() for ex in tfds.as_numpy(ds)]
+        texts = [_decode(ex[feature], spec).strip() for ex in load_split(spec, splits[part])]
         out[part] = [t for t in texts if t]
         if len(out[part]) < len(texts):
             dropped[part] = len(texts) - len(out[part])

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts
-from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits
+from .tfds_source import SPLIT_PARTS, _decode, _resolve_splits, load_split, tfds_builder
 
 _CONFIG_ORDER = (re.compile(r"^(?P<a>.+?)_to_(?P<b>.+)$"), re.compile(r"^(?P<a>[^-]+)-(?P<b>[^-]+)$"))
 
@@ -82,18 +82,10 @@ def load_tfds_translation(spec: DataSpec) -> Splits[tuple[str, str]]:
     """``(source, target)`` pairs of a TFDS translation set; ``info``: ``description``,
     ``source_key``, ``target_key``, ``splits`` (the TFDS split of each part) and, when any,
     ``empty_pairs_dropped`` per part."""
-    import tensorflow_datasets as tfds
 
     check_parts(spec, (*SPLIT_PARTS, "source", "target", "data_dir"))
+    builder = tfds_builder(spec, "tfds:ted_hrlr_translate/pt_to_en")
     name = spec.target
-    if not name:
-        raise DataError(f"{spec.text}: name the set, e.g. tfds:ted_hrlr_translate/pt_to_en")
-    data_dir = spec.parts.get("data_dir")
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as exc:  # DatasetNotFoundError and friends
-        first = (str(exc).strip().splitlines() or [""])[0]  # not TFDS's list of every set
-        raise DataError(f"{spec.text}: TFDS has no set {name!r} ({type(exc).__name__}: {first})") from None
     config = getattr(builder, "builder_config", None)
     config_name = config.name if config is not None else name.partition("/")[2].partition(":")[0] or None
     source_key, target_key = resolve_language_keys(spec, builder.info.features, builder.info.supervised_keys,
@@ -103,15 +95,9 @@ def load_tfds_translation(spec: DataSpec) -> Splits[tuple[str, str]]:
     dropped: dict[str, int] = {}
     for part in SPLIT_PARTS:
         split = splits[part]
-        try:
-            ds = tfds.load(name, split=split, data_dir=data_dir, download=True)
-        except Exception as exc:
-            raise DataError(f"{spec.text}: could not load split {split!r} ({type(exc).__name__}: {exc}). "
-                            "The first load downloads the set; offline, set TFDS_DATA_DIR to a prepared copy"
-                            ) from None
         pairs: list[tuple[str, str]] = []
         empty = 0
-        for ex in tfds.as_numpy(ds):
+        for ex in load_split(spec, split):
             source = _decode(ex[source_key], spec).strip()
             target = _decode(ex[target_key], spec).strip()
             if source and target:

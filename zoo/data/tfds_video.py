@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts
-from .tfds_source import SPLIT_PARTS, _resolve_splits
+from .tfds_source import SPLIT_PARTS, _resolve_splits, load_split, tfds_builder
 
 Example = tuple[np.ndarray, list[str]]
 
@@ -116,18 +116,9 @@ def _as_clip(value: Any, kind: str) -> np.ndarray:
 
 def load_tfds_video(spec: DataSpec) -> Splits[Example]:
     """``(frames, labels)`` clips of a TFDS set with per-frame labels; see the module docstring."""
-    import tensorflow_datasets as tfds
 
     check_parts(spec, (*SPLIT_PARTS, "video", "labels", "data_dir"))
-    name = spec.target
-    if not name:
-        raise DataError(f"{spec.text}: name the set, e.g. tfds:NAME,video=KEY,labels=KEY")
-    data_dir = spec.parts.get("data_dir")
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as exc:  # DatasetNotFoundError and friends
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise DataError(f"{spec.text}: TFDS has no set {name!r} ({type(exc).__name__}: {first})") from None
+    builder = tfds_builder(spec, "tfds:NAME,video=KEY,labels=KEY")
     features = builder.info.features
     video_key, labels_key, kind = resolve_video_keys(spec, features)
     names = list(features[labels_key].feature.names)
@@ -135,14 +126,8 @@ def load_tfds_video(spec: DataSpec) -> Splits[Example]:
     out: dict[str, list[Example]] = {}
     for part in SPLIT_PARTS:
         split = splits[part]
-        try:
-            ds = tfds.load(name, split=split, data_dir=data_dir, download=True)
-        except Exception as exc:
-            raise DataError(f"{spec.text}: could not load split {split!r} ({type(exc).__name__}: {exc}). "
-                            "The first load downloads the set; offline, set TFDS_DATA_DIR to a prepared copy"
-                            ) from None
         examples: list[Example] = []
-        for index, ex in enumerate(tfds.as_numpy(ds)):
+        for index, ex in enumerate(load_split(spec, split)):
             frames = _as_clip(ex[video_key], kind)
             ids = np.asarray(ex[labels_key]).reshape(-1)
             if len(frames) != len(ids):
@@ -158,7 +143,7 @@ def load_tfds_video(spec: DataSpec) -> Splits[Example]:
         out[part] = examples
     info: dict[str, Any] = {"labels": sorted(names), "video_key": video_key, "labels_key": labels_key,
                             "splits": splits,
-                            "description": f"TFDS {name}: {video_key} ({kind}) -> per-frame {labels_key}"}
+                            "description": f"TFDS {spec.target}: {video_key} ({kind}) -> per-frame {labels_key}"}
     shape = tuple(features[video_key].shape[1:])
     if kind == "images" and None not in shape:
         info["frame_shape"] = list(shape)
