@@ -175,3 +175,32 @@ def _check_task_tables() -> None:
         if copy:  # the trivial baseline's row: the English source as its own translation
             assert f"copy the English source | {copy['bleu']:.2f} | {copy['chrf']:.2f} | " \
                    f"{copy['exact_match']:.4f}" in section, name
+
+
+def test_training_time_table_matches_the_recorded_benchmark():
+    """Issue 10's time goal: the table quotes experiments/bench_sentiment_defaults_time.py's files, every recurrent
+    entry, and each ratio (today / earlier defaults, median seconds) is within 2x."""
+    rows = [row for row in _table(_section("Results"), "entry (training time)") if row[0].startswith("`")]
+    columns = {1: _recorded("bench_sentiment_defaults_time_uci.json"),
+               4: _recorded("bench_sentiment_defaults_time_rt.json")}
+    recurrent = [e for e in zoo.list_models(task="sentiment") if e != "sentiment/bag_of_embeddings"]
+    assert sorted(re.match(r"`([^`]+)`", row[0]).group(1) for row in rows) == recurrent
+    for column, data in columns.items():
+        assert data["seeds"] == 3
+        results = {r["entry"]: r for r in data["results"]}
+        for row in rows:
+            r = results[re.match(r"`([^`]+)`", row[0]).group(1)]
+            before, now = r["median"]["before"], r["median"]["now"]
+            assert row[column:column + 3] == [f"{before['seconds']:.1f} ({before['epochs']:g})",
+                                              f"{now['seconds']:.1f} ({now['epochs']:g})", f"{r['time_ratio']:.2f}"]
+            assert r["time_ratio"] < 2
+
+
+def test_language_model_transfer_tables_match_the_recorded_results():
+    section = _section("Results")
+    for name, first in (("lm_transfer_uci_sentences.json", "sentiment/lstm on UCI sentences"),
+                        ("lm_transfer_rt_sentences.json", "sentiment/lstm on Rotten Tomatoes snippets")):
+        data = _recorded(name)
+        rows = _table(section, first)
+        for row, arm in zip(rows, ("scratch", "pretrained"), strict=True):
+            assert row[1:] == [_median_range(data[arm]), str(round(data[arm]["median_seconds"]))], (name, arm)
