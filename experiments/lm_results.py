@@ -25,8 +25,9 @@ line; early stopping on the validation split's texts, never the test split's); t
 pretrained=LM_RUN``, and the test accuracies are compared.
 
 ``--unlabelled FILE`` adds more in-domain text to the language model's training texts (labels
-unused), and ``--lm-dir DIR`` keeps the language model's run: stopped, the same command resumes it
-after its last finished epoch; finished, it is reused and only the sentiment arms run::
+unused), and ``--lm-dir DIR`` keeps the language model's run (and its texts, in ``DIR.texts/HASH``):
+stopped, the same command resumes it after its last finished epoch; finished, it is reused and only
+the sentiment arms run::
 
     python experiments/fetch_real_sentiment.py --source rt-reviews --out data/rt_reviews.csv
     python experiments/lm_results.py --transfer csv:data/rt_sentences.csv --unlabelled data/rt_reviews.csv \
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import itertools
 import math
 import os
@@ -95,27 +97,36 @@ def transfer(args) -> None:
     import tempfile
 
     import zoo
-    from zoo.folders import write_json
+    from zoo.folders import read_json, write_json
+    from zoo.runs import CONFIG
 
     splits = zoo.get("sentiment/lstm").task.load_data(args.transfer)
     unlabelled = _unlabelled_texts(args.unlabelled) if args.unlabelled else []
     test_texts = {" ".join(text.split()) for text, _ in splits.test}
     leaked = sum(any(t in u for u in unlabelled) for t in test_texts) if unlabelled else 0
     with tempfile.TemporaryDirectory() as tmp:
+        texts = {part: "\n".join(" ".join(text.split()) for text, _ in getattr(splits, part)) + "\n"
+                 for part in ("train", "validation")}
+        texts["train"] += "".join(u + "\n" for u in unlabelled)  # more text of the domain, without labels
+        # With --lm-dir the texts go beside it, in a folder named by their hash: the data spec names the
+        # files, so a stopped run resumes (and a finished one is reused) only on the same texts.
+        digest = hashlib.sha256("\0".join(texts.values()).encode("utf-8")).hexdigest()[:16]
+        text_dir = os.path.join(f"{args.lm_dir}.texts", digest) if args.lm_dir else tmp
+        os.makedirs(text_dir, exist_ok=True)
         files = {}
-        for part in ("train", "validation"):
-            files[part] = os.path.join(tmp, f"{part}_texts.txt")
-            texts = [" ".join(text.split()) for text, _ in getattr(splits, part)]
-            if part == "train":
-                texts += unlabelled  # more text of the same domain, without its labels
+        for part, content in texts.items():
+            files[part] = os.path.join(text_dir, f"{part}_texts.txt")
             with open(files[part], "w", encoding="utf-8") as f:
-                f.write("\n".join(texts) + "\n")
+                f.write(content)
         # Named parts: the sentiment split is already a hash split, and text: hashes the same way, so
         # text:TRAIN_TEXTS alone would find no validation texts in it.
         size = {"units": 64, "embedding_dim": 64, "depth": 1}
         spec = f"text:train={files['train']},validation={files['validation']},test={files['validation']}"
         lm_dir = args.lm_dir or os.path.join(tmp, "lm")
-        if os.path.exists(os.path.join(lm_dir, "config.json")):  # finished earlier: reuse it
+        if os.path.exists(os.path.join(lm_dir, CONFIG)):  # finished earlier: reuse it, if trained on this text
+            trained_on = read_json(os.path.join(lm_dir, CONFIG), "run config").get("data")
+            if trained_on != spec:
+                sys.exit(f"{lm_dir} was trained on {trained_on}, not on {spec}; give another --lm-dir")
             lm = zoo.load(lm_dir)
             print(f"language model: reusing {lm_dir}", file=sys.stderr)
         else:  # a run stopped earlier resumes from LM_DIR.partial after its last finished epoch
@@ -161,8 +172,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--out", required=True, help="JSON file for the results")
     parser.add_argument("--transfer", metavar="SPEC", help="a sentiment data spec: measure pretraining instead")
-    parser.add_argument("--lm-dir", metavar="DIR", help="with --transfer: keep the language model's run here "
-                        "(a stopped run resumes; a finished one is reused) instead of a temporary folder")
+    parser.add_argument("--lm-dir", metavar="DIR", help="with --transfer: keep the language model's run here, "
+                        "its texts in DIR.texts/HASH (a stopped run resumes; a finished one is reused) instead of a "
+                        "temporary folder")
     parser.add_argument("--lm-epochs", type=int, default=None, help="with --transfer: the language model's "
                         "epoch limit (default: the task's)")
     parser.add_argument("--lm-batch-size", type=int, default=None, help="with --transfer: the language "
