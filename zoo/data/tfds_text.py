@@ -34,7 +34,6 @@ def _text_feature(spec: DataSpec, features, supervised) -> str:
 
 
 def load_tfds_text(spec: DataSpec) -> Splits[str]:
-
     check_parts(spec, (*SPLIT_PARTS, "text", "data_dir"))
     builder = tfds_builder(spec, "tfds:lm1b")
     feature = _text_feature(spec, builder.info.features, builder.info.supervised_keys)

@@ -82,7 +82,6 @@ def load_tfds_translation(spec: DataSpec) -> Splits[tuple[str, str]]:
     """``(source, target)`` pairs of a TFDS translation set; ``info``: ``description``,
     ``source_key``, ``target_key``, ``splits`` (the TFDS split of each part) and, when any,
     ``empty_pairs_dropped`` per part."""
-
     check_parts(spec, (*SPLIT_PARTS, "source", "target", "data_dir"))
     builder = tfds_builder(spec, "tfds:ted_hrlr_translate/pt_to_en")
     name = spec.target

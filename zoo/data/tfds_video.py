@@ -116,7 +116,6 @@ def _as_clip(value: Any, kind: str) -> np.ndarray:
 
 def load_tfds_video(spec: DataSpec) -> Splits[Example]:
     """``(frames, labels)`` clips of a TFDS set with per-frame labels; see the module docstring."""
-
     check_parts(spec, (*SPLIT_PARTS, "video", "labels", "data_dir"))
     builder = tfds_builder(spec, "tfds:NAME,video=KEY,labels=KEY")
     features = builder.info.features
