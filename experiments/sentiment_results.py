@@ -21,6 +21,12 @@ baseline (``--tfidf``, scikit-learn) on the same splits::
     python experiments/sentiment_results.py --data csv:data/rt_sentences.csv --tfidf \\
         --out experiments/results/sentiment_rt_sentences.json
 
+``--average-tfidf`` also scores, for every trial, the mean of the entry's class probabilities and the
+TF-IDF model's (a two-model ensemble: does the n-gram model add what the recurrent one misses?)::
+
+    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv --average-tfidf \
+        --out experiments/results/sentiment_uci_sentences_averaged.json
+
 ``--set KEY=VALUE`` (repeatable) trains every entry that declares KEY with that
 value instead of its default: how candidate defaults were compared. KEY may be a
 hyperparameter, a preprocessing option or a file option, so pretrained word
@@ -58,9 +64,10 @@ def _value(text: str):
     return text
 
 
-def tfidf_baseline(data: str) -> dict:
+def tfidf_baseline(data: str, fitted: dict | None = None) -> dict:
     """TF-IDF of word uni- and bigrams (the zoo's tokenizer) and logistic regression; C picked
-    on the validation split from a grid, then refit on the training split. No randomness."""
+    on the validation split from a grid, then refit on the training split. No randomness.
+    ``fitted``, a dict, receives the vectorizer and the model (for :func:`averaged_accuracy`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
@@ -83,11 +90,27 @@ def tfidf_baseline(data: str) -> dict:
     scores = [accuracy_score([y for _, y in splits.validation], fit(c).predict(x_val)) for c in grid]
     best = grid[max(range(len(grid)), key=lambda i: (scores[i], -i))]
     model = fit(best)
+    if fitted is not None:
+        fitted.update(vectorizer=vectorizer, model=model)
     predicted = model.predict(vectorizer.transform([t for t, _ in splits.test]))
     truth = [y for _, y in splits.test]
     return {"entry": "tfidf_logistic_regression", "C": best, "validation_accuracy": max(scores),
             "accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
             "seconds": time.perf_counter() - started, "test_examples": len(truth)}
+
+
+def averaged_accuracy(run, examples, fitted: dict) -> float:
+    """Accuracy of the mean of ``run``'s class probabilities and the TF-IDF model's on ``examples``."""
+    import numpy as np
+
+    labels = run.preprocessor.label_names
+    model, texts = fitted["model"], [t for t, _ in examples]
+    if [str(c) for c in model.classes_] != labels:
+        raise SystemExit(f"--average-tfidf: label order differs ({list(model.classes_)} vs {labels})")
+    ours = np.asarray(run.model.predict(run.preprocessor.encode_texts(texts), verbose=0))
+    theirs = model.predict_proba(fitted["vectorizer"].transform(texts))
+    predicted = np.asarray(labels)[np.argmax(ours + theirs, axis=1)]
+    return float(np.mean(predicted == np.asarray([y for _, y in examples])))
 
 
 def main() -> None:
@@ -102,6 +125,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="train every entry that declares KEY with VALUE (repeatable)")
     parser.add_argument("--tfidf", action="store_true", help="add the TF-IDF + logistic regression baseline")
+    parser.add_argument("--average-tfidf", action="store_true",
+                        help="also record, per trial, the accuracy of the mean of the entry's and the TF-IDF "
+                             "model's probabilities (a two-model ensemble; implies --tfidf)")
     parser.add_argument("--out", required=True, help="JSON file for the results")
     parser.add_argument("--append", action="store_true",
                         help="add these entries to OUT, recorded with the same data, seeds, epochs, patience, "
@@ -125,6 +151,9 @@ def main() -> None:
     unknown = set(settings) - {name for e in entries for name in declared(e)}
     if unknown:
         parser.error(f"no entry declares {', '.join(sorted(unknown))}")
+    fitted: dict = {}
+    baseline = tfidf_baseline(args.data, fitted) if args.tfidf or args.average_tfidf else None
+    data_splits = zoo.get(entries[0]).task.load_data(args.data) if args.average_tfidf else None
     results = []
     for name in entries:
         space = declared(name)
@@ -138,22 +167,32 @@ def main() -> None:
                            "epochs": len(run.history["loss"]), "best_epoch": run.metrics.get("best_epoch"),
                            "validation_accuracy": run.metrics["validation"]["accuracy"],
                            "seconds": run.metrics["train_seconds"]})
+            if args.average_tfidf:
+                trials[-1]["averaged_with_tfidf"] = {
+                    "validation_accuracy": averaged_accuracy(run, data_splits.validation, fitted),
+                    "accuracy": averaged_accuracy(run, data_splits.test, fitted)}
             print(f"{name} seed {seed}: accuracy {test['accuracy']:.4f} (validation "
                   f"{trials[-1]['validation_accuracy']:.4f}, {trials[-1]['epochs']} epochs) in "
-                  f"{trials[-1]['seconds']:.1f}s", file=sys.stderr)
+                  f"{trials[-1]['seconds']:.1f}s" + (
+                      f"; averaged with TF-IDF {trials[-1]['averaged_with_tfidf']['accuracy']:.4f}"
+                      if args.average_tfidf else ""), file=sys.stderr)
         accs = [t["accuracy"] for t in trials]
         results.append({"entry": name, "overrides": overrides, "trials": trials,
                         "median_accuracy": statistics.median(accs),
                         "min_accuracy": min(accs), "max_accuracy": max(accs),
                         "median_macro_f1": statistics.median(t["macro_f1"] for t in trials),
                         "median_seconds": statistics.median(t["seconds"] for t in trials),
+                        **({"median_accuracy_averaged_with_tfidf": statistics.median(
+                            t["averaged_with_tfidf"]["accuracy"] for t in trials)} if args.average_tfidf else {}),
                         "test_examples": run.metrics["test"]["examples"]})
-    baseline = tfidf_baseline(args.data) if args.tfidf else None
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                "keras": keras.__version__, "backend": keras.backend.backend()}
     record = {"data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
               "defaults": args.defaults, "settings": settings, "machine": machine, "results": results,
               "tfidf_logistic_regression": baseline}
+    if args.average_tfidf:
+        record["averaged_with_tfidf"] = ("per trial: the accuracy of the mean of the entry's and the TF-IDF "
+                                         "model's class probabilities")
     if args.append and os.path.exists(args.out):
         with open(args.out, encoding="utf-8") as f:
             earlier = json.load(f)
@@ -168,8 +207,10 @@ def main() -> None:
     print(f"| entry | test accuracy (median, min-max of {args.seeds} seeds) | macro F1 | train s |")
     print("|---|---|---|---|")
     for r in results:
-        print(f"| `{r['entry']}` | {r['median_accuracy']:.3f} ({r['min_accuracy']:.3f}-{r['max_accuracy']:.3f}) "
-              f"| {r['median_macro_f1']:.3f} | {r['median_seconds']:.0f} |")
+        averaged = (f" (averaged with TF-IDF: {r['median_accuracy_averaged_with_tfidf']:.3f})"
+                    if args.average_tfidf else "")
+        print(f"| `{r['entry']}` | {r['median_accuracy']:.3f} ({r['min_accuracy']:.3f}-{r['max_accuracy']:.3f})"
+              f"{averaged} | {r['median_macro_f1']:.3f} | {r['median_seconds']:.0f} |")
     if baseline:
         print(f"| TF-IDF + logistic regression (C={baseline['C']}) | {baseline['accuracy']:.3f} "
               f"| {baseline['macro_f1']:.3f} | {baseline['seconds']:.0f} |")

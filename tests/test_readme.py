@@ -204,3 +204,39 @@ def test_language_model_transfer_tables_match_the_recorded_results():
         rows = _table(section, first)
         for row, arm in zip(rows, ("scratch", "pretrained"), strict=True):
             assert row[1:] == [_median_range(data[arm]), str(round(data[arm]["median_seconds"]))], (name, arm)
+
+
+def test_language_model_feature_probe_table_matches_the_recorded_results():
+    data = _recorded("lm_feature_probe_rt_sentences.json")
+    rows = _table(_section("Results"), "frozen features of sentiment/lstm, Rotten Tomatoes test accuracy")
+    for row, start in zip(rows, ("pretrained", "random"), strict=True):
+        medians = data["median_test_accuracy"][start]
+        assert row[1:] == [f"{medians[p]:.3f}" for p in ("max", "mean", "last", "embedding_mean")], start
+    section = _section("Results")
+    cosine = data["word_vectors"]["cosine"]
+    assert f"cosine {cosine['good/bad']:.2f}, against {cosine['good/great']:.2f}" in section
+    assert f'"terrible" ({cosine["great/terrible"]:.2f})' in section
+    assert data["word_vectors"]["nearest"]["good"][0] == "\u2581bad"
+    assert data["word_vectors"]["nearest"]["great"][0] == "\u2581terrible"
+    assert f"{data['pretrained'][0]['saturated_share']:.1%} of the outputs" in section
+
+
+def test_tfidf_average_table_matches_the_recorded_results():
+    """Each entry alone and averaged with the TF-IDF model, per data set, quotes its file; the files hold
+    the TF-IDF model the text quotes and every sentiment entry at 3 seeds."""
+    rows = [row for row in _table(_section("Results"), "entry (averaged with TF-IDF)") if row[0].startswith("`")]
+    columns = {1: "sentiment_uci_sentences_averaged.json", 3: "sentiment_rt_sentences_averaged.json"}
+    for column, name in columns.items():
+        data = _recorded(name)
+        assert data["seeds"] == 3 and data["settings"] == {} and data["defaults"] == "now", name
+        results = {r["entry"]: r for r in data["results"]}
+        assert sorted(results) == zoo.list_models(task="sentiment")
+        for row in rows:
+            r = results[re.match(r"`([^`]+)`", row[0]).group(1)]
+            averaged = [t["averaged_with_tfidf"]["accuracy"] for t in r["trials"]]
+            assert row[column] == _median_range(r), (name, row[0])
+            assert row[column + 1] == (f"{r['median_accuracy_averaged_with_tfidf']:.3f} "
+                                       f"({min(averaged):.3f}-{max(averaged):.3f})"), (name, row[0])
+        assert f"{data['tfidf_logistic_regression']['accuracy']:.3f} on " in _section("Results"), name
+    assert len(rows) == len(zoo.list_models(task="sentiment"))
+

@@ -207,6 +207,8 @@ def test_truncated_saved_model_and_mismatched_preprocessing(capsys, small_run, t
     lines = vocabulary.read_text().splitlines(keepends=True)
     vocabulary.write_text("".join(lines[: len(lines) // 2]))
     assert_refused(capsys, ["predict", copy, "good , not bad"], "does not match the model")
+    (copy / "preprocessing" / "preprocessing.json").write_text('{"labels": ["0", "1"],')
+    assert_refused(capsys, ["predict", copy, "good , not bad"], "preprocessing.json", "corrupt", "line 1, column")
 
 
 def test_corrupt_backup_is_named(capsys, tmp_path):

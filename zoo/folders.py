@@ -83,6 +83,20 @@ def read_json(path: str, what: str = "file") -> Any:
         raise RunDirError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
+PREPROCESSING_SETTINGS = "preprocessing.json"
+
+
+def write_settings(directory: str, settings: dict[str, Any]) -> None:
+    """A preprocessor's settings as ``DIRECTORY/preprocessing.json``, atomically (the folder is made)."""
+    os.makedirs(directory, exist_ok=True)
+    write_json(os.path.join(directory, PREPROCESSING_SETTINGS), settings)
+
+
+def read_settings(directory: str) -> dict[str, Any]:
+    """What :func:`write_settings` wrote; missing or corrupt is a :class:`RunDirError` naming the file."""
+    return read_json(os.path.join(directory, PREPROCESSING_SETTINGS), "preprocessing settings")
+
+
 # ---------------------------------------------------------------------------
 # Markers
 # ---------------------------------------------------------------------------

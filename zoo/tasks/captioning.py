@@ -28,7 +28,6 @@ every reference caption of an image) and exact match (the caption equals one ref
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -42,6 +41,7 @@ from ..batching import SharedRows, length_batched
 from ..data import Splits
 from ..decoding import beam_search, compiled, greedy_search
 from ..errors import DataError, HyperparameterError
+from ..folders import read_settings, write_settings
 from ..recurrent import optimizer
 from ..text import ReversibleTokenizer
 from . import Endpoint, FitData, Serving, Task, register_task
@@ -93,14 +93,12 @@ class CaptionPreprocessor:
     def save(self, directory: str) -> None:
         os.makedirs(directory, exist_ok=True)
         self.tokenizer.save(os.path.join(directory, "captions"))
-        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
-            json.dump({"caption_length": self.caption_length, "image_size": self.image_size,
-                       "options": self.options}, f, indent=2)
+        write_settings(directory, {"caption_length": self.caption_length, "image_size": self.image_size,
+                                   "options": self.options})
 
     @classmethod
     def load(cls, directory: str) -> CaptionPreprocessor:
-        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
-            config = json.load(f)
+        config = read_settings(directory)
         return cls(ReversibleTokenizer.load(os.path.join(directory, "captions")), config["caption_length"],
                    config["image_size"], config.get("options"))
 

@@ -43,6 +43,7 @@ from ..batching import length_batched
 from ..data import Splits
 from ..decoding import MAX_SEED, sample_search
 from ..errors import DataError, HyperparameterError, RunDirError
+from ..folders import read_settings, write_settings
 from ..recurrent import optimizer
 from ..text import END, OOV, PAD, SPACE_MARK, START, ReversibleTokenizer, _normalize, _reversible_patterns
 from . import Endpoint, FitData, Serving, Task, register_task
@@ -265,13 +266,11 @@ class LanguageModelPreprocessor:
     def save(self, directory: str) -> None:
         os.makedirs(directory, exist_ok=True)
         self.tokenizer.save(os.path.join(directory, "tokenizer"))
-        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
-            json.dump({"window": self.window, "options": self.options}, f, indent=2)
+        write_settings(directory, {"window": self.window, "options": self.options})
 
     @classmethod
     def load(cls, directory: str) -> LanguageModelPreprocessor:
-        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
-            config = json.load(f)
+        config = read_settings(directory)
         return cls(load_tokenizer(os.path.join(directory, "tokenizer")), config["window"], config.get("options"))
 
 

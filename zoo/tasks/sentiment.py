@@ -10,7 +10,6 @@ word vectors (``zoo.embeddings``).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -26,6 +25,7 @@ from ..data.builtin import load_builtin
 from ..data.files import read_table_report
 from ..embeddings import check_dimension, coverage, embedding_matrix, read_vectors
 from ..errors import DataError, HyperparameterError
+from ..folders import read_settings, write_settings
 from ..metrics import classification_report
 from ..recurrent import declare_lr_decay, declare_stack, lr_schedule, optimizer, recurrent_stack
 from ..report import label_predictions
@@ -74,14 +74,12 @@ class TextClassificationPreprocessor:
     def save(self, directory: str) -> None:
         os.makedirs(directory, exist_ok=True)
         self.tokenizer.save(os.path.join(directory, "vocabulary.txt"))
-        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
-            json.dump({"labels": self.label_names, "sequence_length": self.sequence_length,
-                       "options": self.options, "word_vectors": self.word_vectors}, f, indent=2, ensure_ascii=False)
+        write_settings(directory, {"labels": self.label_names, "sequence_length": self.sequence_length,
+                                   "options": self.options, "word_vectors": self.word_vectors})
 
     @classmethod
     def load(cls, directory: str) -> TextClassificationPreprocessor:
-        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
-            config = json.load(f)
+        config = read_settings(directory)
         tokenizer = Tokenizer.load(os.path.join(directory, "vocabulary.txt"))
         return cls(tokenizer, config["labels"], config["sequence_length"], config.get("options"),
                    config.get("word_vectors"))

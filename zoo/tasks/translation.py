@@ -16,7 +16,6 @@ Validation and test metrics come from free-running decoding, never teacher forci
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -30,6 +29,7 @@ from ..batching import length_batched
 from ..data import Splits
 from ..decoding import beam_search, compiled, greedy_search
 from ..errors import DataError, HyperparameterError
+from ..folders import read_settings, write_settings
 from ..recurrent import optimizer
 from ..text import ReversibleTokenizer
 from . import Endpoint, FitData, Serving, Task, register_task
@@ -72,14 +72,12 @@ class TranslationPreprocessor:
         os.makedirs(directory, exist_ok=True)
         self.source.save(os.path.join(directory, "source"))
         self.target.save(os.path.join(directory, "target"))
-        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
-            json.dump({"source_length": self.source_length, "target_length": self.target_length,
-                       "options": self.options}, f, indent=2)
+        write_settings(directory, {"source_length": self.source_length, "target_length": self.target_length,
+                                   "options": self.options})
 
     @classmethod
     def load(cls, directory: str) -> TranslationPreprocessor:
-        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
-            config = json.load(f)
+        config = read_settings(directory)
         return cls(ReversibleTokenizer.load(os.path.join(directory, "source")),
                    ReversibleTokenizer.load(os.path.join(directory, "target")),
                    config["source_length"], config["target_length"], config.get("options"))

@@ -15,7 +15,6 @@ the loss, never count in a metric, and never change the output on a real step (t
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -28,6 +27,7 @@ from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
 from ..errors import DataError, HyperparameterError
+from ..folders import read_settings, write_settings
 from ..metrics import cross_entropy, macro_f1
 from ..recurrent import optimizer
 from . import Endpoint, FitData, Serving, Task, register_task
@@ -116,16 +116,13 @@ class ClipPreprocessor:
         return out
 
     def save(self, directory: str) -> None:
-        os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, "preprocessing.json"), "w", encoding="utf-8") as f:
-            json.dump({"labels": self.label_names, "step_shape": list(self.step_shape), "window": self.window,
-                       "options": self.options, "feature_mean": self.feature_mean,
-                       "feature_std": self.feature_std}, f, indent=2)
+        write_settings(directory, {"labels": self.label_names, "step_shape": list(self.step_shape),
+                                   "window": self.window, "options": self.options,
+                                   "feature_mean": self.feature_mean, "feature_std": self.feature_std})
 
     @classmethod
     def load(cls, directory: str) -> ClipPreprocessor:
-        with open(os.path.join(directory, "preprocessing.json"), encoding="utf-8") as f:
-            config = json.load(f)
+        config = read_settings(directory)
         return cls(config["labels"], config["step_shape"], config["window"], config.get("options"),
                    config.get("feature_mean"), config.get("feature_std"))
 
