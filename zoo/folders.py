@@ -87,7 +87,9 @@ PREPROCESSING_SETTINGS = "preprocessing.json"
 
 
 def write_settings(directory: str, settings: dict[str, Any]) -> None:
-    """A preprocessor's settings as ``DIRECTORY/preprocessing.json``, atomically (the folder is made)."""
+    """A preprocessor's settings as ``DIRECTORY/preprocessing.json``, atomically (the folder is made).
+    Only JSON types: anything else raises TypeError rather than coming back as its string."""
+    json.dumps(settings)
     os.makedirs(directory, exist_ok=True)
     write_json(os.path.join(directory, PREPROCESSING_SETTINGS), settings)
 
