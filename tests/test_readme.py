@@ -240,3 +240,27 @@ def test_tfidf_average_table_matches_the_recorded_results():
         assert f"{data['tfidf_logistic_regression']['accuracy']:.3f} on " in _section("Results"), name
     assert len(rows) == len(zoo.list_models(task="sentiment"))
 
+
+def _plus_minus(r: dict, scale: float = 1.0, sign: bool = False) -> str:
+    return f"{scale * r['mean']:{'+' if sign else ''}.{1 if sign else 3}f} ± {scale * r['sem']:.{1 if sign else 3}f}"
+
+
+def test_cross_validation_table_matches_the_recorded_results():
+    """The 10-fold table quotes its files: every sentiment entry and TF-IDF, accuracy mean ± standard error over
+    the folds, and each recurrent entry's paired difference from TF-IDF and from the control, in points."""
+    rows = _table(_section("Results"), "model (10-fold cross-validation)")
+    files = {1: "sentiment_cv_uci_sentences.json", 4: "sentiment_cv_rt_sentences.json"}
+    for column, name in files.items():
+        data = _recorded(name)
+        assert data["folds"] == 10 and all(len(v) == 10 for v in data["accuracy"].values()), name
+        assert sorted(data["seconds"]) == zoo.list_models(task="sentiment"), name
+        for row in rows:
+            model = re.match(r"`?([^` ]+)", row[0]).group(1)
+            model = "tfidf_logistic_regression" if model == "TF-IDF" else model
+            assert row[column] == _plus_minus(data["summary"][model]), (name, model)
+            paired = data["paired"].get(model)
+            expected = ([_plus_minus(paired["minus_tfidf"], 100, True), _plus_minus(paired["minus_control"], 100, True)]
+                        if paired else ["-", "-"])
+            assert row[column + 1:column + 3] == expected, (name, model)
+    assert len(rows) == len(zoo.list_models(task="sentiment")) + 1
+
