@@ -24,7 +24,7 @@ baseline (``--tfidf``, scikit-learn) on the same splits::
 ``--average-tfidf`` also scores, for every trial, the mean of the entry's class probabilities and the
 TF-IDF model's (a two-model ensemble: does the n-gram model add what the recurrent one misses?)::
 
-    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv --average-tfidf \
+    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv --average-tfidf \\
         --out experiments/results/sentiment_uci_sentences_averaged.json
 
 ``--set KEY=VALUE`` (repeatable) trains every entry that declares KEY with that
@@ -32,10 +32,10 @@ value instead of its default: how candidate defaults were compared. KEY may be a
 hyperparameter, a preprocessing option or a file option, so pretrained word
 vectors (``experiments/fetch_word_vectors.py``) are measured with::
 
-    python experiments/fetch_word_vectors.py --words-from data/uci_sentences.csv \
+    python experiments/fetch_word_vectors.py --words-from data/uci_sentences.csv \\
         --words-from data/rt_sentences.csv --out data/glove50_uci_rt.txt
-    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv \
-        --set embeddings=data/glove50_uci_rt.txt --set embedding_dim=50 \
+    python experiments/sentiment_results.py --data csv:data/uci_sentences.csv \\
+        --set embeddings=data/glove50_uci_rt.txt --set embedding_dim=50 \\
         --out experiments/results/sentiment_uci_sentences_glove50.json
 """
 
@@ -67,7 +67,7 @@ def _value(text: str):
 def tfidf_baseline(data: str, fitted: dict | None = None) -> dict:
     """TF-IDF of word uni- and bigrams (the zoo's tokenizer) and logistic regression; C picked
     on the validation split from a grid, then refit on the training split. No randomness.
-    ``fitted``, a dict, receives the vectorizer and the model (for :func:`averaged_accuracy`)."""
+    ``fitted``, a dict, receives the splits, the vectorizer and the model (for :func:`averaged_accuracy`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
@@ -91,7 +91,7 @@ def tfidf_baseline(data: str, fitted: dict | None = None) -> dict:
     best = grid[max(range(len(grid)), key=lambda i: (scores[i], -i))]
     model = fit(best)
     if fitted is not None:
-        fitted.update(vectorizer=vectorizer, model=model)
+        fitted.update(splits=splits, vectorizer=vectorizer, model=model)
     predicted = model.predict(vectorizer.transform([t for t, _ in splits.test]))
     truth = [y for _, y in splits.test]
     return {"entry": "tfidf_logistic_regression", "C": best, "validation_accuracy": max(scores),
@@ -153,7 +153,6 @@ def main() -> None:
         parser.error(f"no entry declares {', '.join(sorted(unknown))}")
     fitted: dict = {}
     baseline = tfidf_baseline(args.data, fitted) if args.tfidf or args.average_tfidf else None
-    data_splits = zoo.get(entries[0]).task.load_data(args.data) if args.average_tfidf else None
     results = []
     for name in entries:
         space = declared(name)
@@ -169,8 +168,8 @@ def main() -> None:
                            "seconds": run.metrics["train_seconds"]})
             if args.average_tfidf:
                 trials[-1]["averaged_with_tfidf"] = {
-                    "validation_accuracy": averaged_accuracy(run, data_splits.validation, fitted),
-                    "accuracy": averaged_accuracy(run, data_splits.test, fitted)}
+                    "validation_accuracy": averaged_accuracy(run, fitted["splits"].validation, fitted),
+                    "accuracy": averaged_accuracy(run, fitted["splits"].test, fitted)}
             print(f"{name} seed {seed}: accuracy {test['accuracy']:.4f} (validation "
                   f"{trials[-1]['validation_accuracy']:.4f}, {trials[-1]['epochs']} epochs) in "
                   f"{trials[-1]['seconds']:.1f}s" + (
