@@ -33,6 +33,7 @@ def main() -> None:
                         help="cap on training epochs (default: the task's, with early stopping on val_bleu)")
     parser.add_argument("--patience", type=int, default=None,
                         help="epochs without a better val_bleu before stopping (default: the task's, 5)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the task's (64)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                         help="override a hyperparameter, as 'zoo train --set' (default: none)")
     parser.add_argument("--out", required=True, help="JSON file for the results")
@@ -53,7 +54,7 @@ def main() -> None:
         trials = []
         for seed in range(args.seeds):
             run = zoo.train(name, args.data, seed=seed, epochs=args.epochs, patience=args.patience,
-                            overrides=overrides, verbose=0)
+                            batch_size=args.batch_size, overrides=overrides, verbose=0)
             test_examples = run.task.load_data(args.data).test
             sources = [s for s, _ in test_examples]
             hypotheses = translate_texts(run.model, run.preprocessor, sources, 256)
@@ -69,7 +70,9 @@ def main() -> None:
                            "best_epoch": run.metrics.get("best_epoch"), "problem": run.preprocessor.problem(),
                            "history": {k: v for k, v in run.history.items() if isinstance(v, list)},
                            "by_source_length": by_length, "epochs": run.metrics["epochs_trained"],
-                           "seconds": run.metrics["train_seconds"], "parameters": run.model.count_params(),
+                           "seconds": run.metrics["train_seconds"],
+                           "seconds_per_epoch": run.metrics["train_seconds"] / max(1, run.metrics["epochs_trained"]),
+                           "parameters": run.model.count_params(),
                            "samples": [{"source": s, "reference": t, "translation": h} for (s, t), h
                                        in zip(test_examples[:10], hypotheses[:10], strict=True)]})
             print(f"{name} seed {seed}: BLEU {test['bleu']:.2f}, exact {test['exact_match']:.4f}, "
@@ -85,7 +88,9 @@ def main() -> None:
     sizes = {split: len(getattr(splits, split)) for split in ("train", "validation", "test")}
     # The trivial baseline: the English source as its own "translation" (the languages share tokens).
     copy = translation_scores([normalize(s) for s, _ in splits.test], [normalize(t) for _, t in splits.test])
-    write_json(args.out, {"data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
+    write_json(args.out, {"command": "python " + " ".join([os.path.relpath(__file__), *sys.argv[1:]]),
+                          "data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
+                          "batch_size": args.batch_size,
                           "overrides": overrides, "pairs": sizes, "copy_source_baseline": copy,
                           "machine": machine, "load_average_1_5_15_min": load, "results": results})
     bins = [f"{low}-{high}" for low, high in BINS]

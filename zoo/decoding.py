@@ -74,7 +74,36 @@ State = Sequence[Any]
 StepFn = Callable[[Any, State], tuple[Any, State]]
 
 __all__ = ["PAD", "beam_search", "compiled", "greedy_search", "gumbel_noise", "length_penalty_factor",
-           "reference_beam", "reference_greedy", "reference_sample", "sample_search"]
+           "reference_beam", "reference_greedy", "reference_sample", "sample_search", "start_logits_at_prior",
+           "token_log_prior"]
+
+
+def token_log_prior(targets: np.ndarray, weights: np.ndarray, vocab_size: int, smoothing: float = 0.5
+                    ) -> np.ndarray:
+    """Log-frequencies (float32 ``[vocab_size]``, add-``smoothing``) of the ids a decoder is trained to predict.
+
+    A decoder's logits start from this bias (:func:`start_logits_at_prior`), so its first prediction is the
+    unigram distribution of the training targets instead of a uniform one over the vocabulary. Started at
+    zero, the hidden layers have to encode the unigram distribution themselves (a bias alone moves about one
+    learning rate per update, and real vocabularies span ten nats of log-frequency): on real text they
+    saturate doing so, their gradients vanish, and the loss stays on the unigram floor for thousands of
+    updates (the cause of the translation plateau, see ``experiments/seq2seq_reference.py``)."""
+    targets = np.asarray(targets).ravel()
+    real = targets[np.asarray(weights).ravel() > 0]
+    if real.size and (real.min() < 0 or real.max() >= vocab_size):
+        raise ValueError(f"target ids must lie in [0, {vocab_size}), got {real.min()}..{real.max()}")
+    counts = np.bincount(real, minlength=vocab_size).astype("float64") + smoothing
+    return np.log(counts / counts.sum()).astype("float32")
+
+
+def start_logits_at_prior(layer: Any, log_prior: np.ndarray | None) -> None:
+    """Set the bias of ``layer`` (the decoder's output ``Dense``) to ``log_prior``; ``None`` leaves it."""
+    if log_prior is None:
+        return
+    if tuple(layer.bias.shape) != tuple(np.shape(log_prior)):
+        raise ValueError(f"{layer.name}: bias shape {tuple(layer.bias.shape)} does not match the prior's "
+                         f"{tuple(np.shape(log_prior))}")
+    layer.bias.assign(np.asarray(log_prior, dtype="float32"))
 
 
 def compiled(fn: Callable) -> Callable:

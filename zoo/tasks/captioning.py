@@ -39,7 +39,7 @@ from keras import layers, ops
 from .._registry import register_model
 from ..batching import SharedRows, length_batched
 from ..data import Splits
-from ..decoding import beam_search, compiled, greedy_search
+from ..decoding import beam_search, compiled, greedy_search, token_log_prior
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
 from ..recurrent import optimizer
@@ -72,6 +72,7 @@ class CaptionPreprocessor:
         self.tokenizer, self.caption_length, self.image_size = tokenizer, int(caption_length), int(image_size)
         self.options = dict(options or {})
         self.feature_model = None  # the model whose frozen backbone gives cached features (initialize_model)
+        self.output_prior: np.ndarray | None = None  # set by fit_preprocessor; not saved (only a start)
 
     def problem(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size, "caption_length": self.caption_length,
@@ -519,13 +520,17 @@ class CaptioningTask(Task):
         tokenizer = ReversibleTokenizer.fit(captions, max_tokens=options["max_tokens"], kind="word",
                                             lowercase=options["lowercase"])
         length = min(int(tokenizer.lengths(captions).max(initial=1)) + 1, options["caption_max_length"])
-        return CaptionPreprocessor(tokenizer, max(2, length), options["image_size"], options)
+        preprocessor = CaptionPreprocessor(tokenizer, max(2, length), options["image_size"], options)
+        _, outputs, weights = preprocessor.encode_captions(captions)
+        preprocessor.output_prior = token_log_prior(outputs, weights, tokenizer.vocab_size)
+        return preprocessor
 
     def load_preprocessor(self, directory: str) -> CaptionPreprocessor:
         return CaptionPreprocessor.load(directory)
 
     def initialize_model(self, model, preprocessor) -> None:
         """A frozen backbone's features are computed once and cached: ``fit_data`` needs the model."""
+        super().initialize_model(model, preprocessor)
         preprocessor.feature_model = model if model.frozen_encoder else None
 
     def _image_inputs(self, model, preprocessor, images: Sequence, where: str) -> dict[str, np.ndarray]:

@@ -41,7 +41,7 @@ from keras import layers, ops
 from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
-from ..decoding import MAX_SEED, sample_search
+from ..decoding import MAX_SEED, sample_search, token_log_prior
 from ..errors import DataError, HyperparameterError, RunDirError
 from ..folders import read_settings, write_settings
 from ..recurrent import optimizer
@@ -205,6 +205,7 @@ class LanguageModelPreprocessor:
     def __init__(self, tokenizer, window: int, options: dict[str, Any] | None = None):
         self.tokenizer, self.window = tokenizer, int(window)
         self.options = dict(options or {})
+        self.output_prior: np.ndarray | None = None  # set by fit_preprocessor; not saved (only a start)
 
     def problem(self) -> dict[str, int]:
         return {"vocab_size": self.tokenizer.vocab_size}
@@ -485,7 +486,10 @@ class LanguageModelTask(Task):
         else:
             tokenizer = ReversibleTokenizer.fit(splits.train, max_tokens=options["max_tokens"],
                                                 lowercase=options["lowercase"])
-        return LanguageModelPreprocessor(tokenizer, options["window"], options)
+        preprocessor = LanguageModelPreprocessor(tokenizer, options["window"], options)
+        _, targets, weights = preprocessor.windows(splits.train)
+        preprocessor.output_prior = token_log_prior(targets, weights, tokenizer.vocab_size)
+        return preprocessor
 
     def load_preprocessor(self, directory: str) -> LanguageModelPreprocessor:
         return LanguageModelPreprocessor.load(directory)

@@ -27,7 +27,7 @@ from keras import layers, ops
 from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
-from ..decoding import beam_search, compiled, greedy_search
+from ..decoding import beam_search, compiled, greedy_search, token_log_prior
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
 from ..recurrent import optimizer
@@ -53,6 +53,7 @@ class TranslationPreprocessor:
         self.source, self.target = source, target
         self.source_length, self.target_length = int(source_length), int(target_length)
         self.options = dict(options or {})
+        self.output_prior: np.ndarray | None = None  # set by fit_preprocessor; not saved (only a start)
 
     def problem(self) -> dict[str, int]:
         return {"source_vocab_size": self.source.vocab_size, "target_vocab_size": self.target.vocab_size,
@@ -363,7 +364,10 @@ class TranslationTask(Task):
         target = ReversibleTokenizer.fit(targets, max_tokens=options["target_max_tokens"], kind=options["tokenizer"])
         source_length = min(int(source.lengths(sources).max(initial=1)), options["source_max_length"])
         target_length = min(int(target.lengths(targets).max(initial=1)) + 1, options["target_max_length"])
-        return TranslationPreprocessor(source, target, max(1, source_length), max(2, target_length), options)
+        preprocessor = TranslationPreprocessor(source, target, max(1, source_length), max(2, target_length), options)
+        _, outputs, weights = preprocessor.encode_targets(targets)
+        preprocessor.output_prior = token_log_prior(outputs, weights, target.vocab_size)
+        return preprocessor
 
     def load_preprocessor(self, directory: str) -> TranslationPreprocessor:
         return TranslationPreprocessor.load(directory)
