@@ -295,7 +295,8 @@ def main() -> None:
         print("zoo", flush=True)
         result["zoo"] = {"backend": os.environ["KERAS_BACKEND"],
                          "output_bias": "zero" if args.zero_output_bias else "log_prior",
-                         **curve(lambda xb, yb, wb: model.train_on_batch(xb, yb, sample_weight=wb))}
+                         **curve(lambda xb, yb, wb: model.train_on_batch(xb, yb, sample_weight=wb,
+                                                                         return_dict=True)["loss"])}
     write_result(args.out, result)
 
 
