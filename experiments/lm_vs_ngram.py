@@ -128,13 +128,14 @@ def main() -> None:
                 trials.append({"seed": seed, "test_perplexity": test["perplexity"], "test_tokens": test["tokens"],
                                "best_epoch": run.metrics.get("best_epoch"), "epochs": run.metrics["epochs_trained"],
                                "seconds": run.metrics["train_seconds"],
-                               "seconds_per_epoch": run.metrics["train_seconds"] / max(1, run.metrics["epochs_trained"]),
+                               "seconds_per_epoch": run.metrics["train_seconds"]
+                               / max(1, run.metrics["epochs_trained"]),
                                "history": {k: v for k, v in run.history.items() if isinstance(v, list)}})
                 print(f"{name} seed {seed}: test perplexity {test['perplexity']:.2f} ({test['tokens']} tokens), "
                       f"{trials[-1]['seconds']:.0f} s", file=sys.stderr)
             values = [t["test_perplexity"] for t in trials]
-            result["results"].append({"entry": name, "trials": trials, "median_test_perplexity": statistics.median(values),
-                                      "range": [min(values), max(values)]})
+            result["results"].append({"entry": name, "trials": trials, "range": [min(values), max(values)],
+                                      "median_test_perplexity": statistics.median(values)})
         result["machine"] = machine()
     write_result(args.out, result)
 

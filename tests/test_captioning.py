@@ -1,4 +1,4 @@
-"""Captioning: step decoding equals the fused layers, compiled decoding equals the reference loop,
+"""Captioning: compiled decoding equals the reference loop (step parity: test_decode_step.py),
 scores on hand-worked cases, the built-in set, a trained model against the blind control, export
 from image bytes without zoo, the command line, frozen-backbone features cached on disk."""
 
@@ -37,27 +37,6 @@ def _small(name, **overrides):
     if name != "captioning/blind":
         overrides = {"encoder_filters": 8, "encoder_blocks": 2, **overrides}
     return zoo.build(name, vocab_size=30, image_size=16, caption_length=9, units=32, **overrides)
-
-
-@pytest.mark.parametrize("name", ENTRIES)
-@pytest.mark.parametrize("overrides", [{}, {"decoder_depth": 2}])
-def test_decode_step_equals_the_fused_layers(name, overrides):
-    """Teacher-forced logits of the fused LSTM and of its cell run step by step agree, for every entry."""
-    model = _small(name, **overrides)
-    rng = np.random.default_rng(0)
-    images = rng.uniform(0, 1, (4, 16, 16, 3)).astype("float32")
-    decoder = rng.integers(4, 30, size=(4, 7)).astype("int32")
-    decoder[:, 0] = 2  # the start token
-    decoder[1, 4:] = 0  # right padding
-    fused = ops.convert_to_numpy(model({"image": images, "decoder_ids": decoder}))
-    state = model.initial_decoding_state({"image": images})
-    stepped = []
-    for t in range(decoder.shape[1]):
-        logits, state = model.decode_step(decoder[:, t], state)
-        stepped.append(ops.convert_to_numpy(logits))
-    stepped = np.stack(stepped, axis=1)
-    real = decoder != 0
-    np.testing.assert_allclose(stepped[real], fused[real], atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ENTRIES)
@@ -189,6 +168,9 @@ def test_export_captions_image_bytes_in_a_process_without_zoo(shapes_run, tmp_pa
     assert [p["caption"] for p in zoo.predict(export, paths)] == expected
     with pytest.raises(HyperparameterError, match=r"beam width 1 .* or 3"):
         zoo.predict(export, paths, beam_width=2)
+    # Seeded sampling: the export's caption_sample endpoint gives the run's captions.
+    sampled = [p["caption"] for p in zoo.predict(shapes_run.path, paths, temperature=1.5, top_k=5, seed=2)]
+    assert [p["caption"] for p in zoo.predict(export, paths, temperature=1.5, top_k=5, seed=2)] == sampled
 
 
 def test_command_line_predict_evaluate_and_bad_input(shapes_run, tmp_path):
@@ -198,6 +180,19 @@ def test_command_line_predict_evaluate_and_bad_input(shapes_run, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     predictions = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert [p["input"] for p in predictions] == paths and all(p["caption"] for p in predictions)
+    sampled = subprocess.run([*ZOO, "predict", shapes_run.path, *paths, "--temperature", "2", "--seed", "4",
+                              "--json"], capture_output=True, text=True, timeout=300)
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    expected = shapes_run.predict(paths, temperature=2.0, seed=4)
+    assert [json.loads(line)["caption"] for line in sampled.stdout.splitlines() if line.strip()] == \
+        [p["caption"] for p in expected]
+    # Every seed gives the same captions again; a hot enough temperature leaves the greedy ones.
+    assert shapes_run.predict(paths, temperature=2.0, seed=4) == expected
+    greedy = [p["caption"] for p in shapes_run.predict(paths)]
+    assert any([p["caption"] for p in shapes_run.predict(paths, temperature=5.0, seed=s)] != greedy for s in range(3))
+    conflict = subprocess.run([*ZOO, "predict", shapes_run.path, paths[0], "--beam-width", "3", "--temperature",
+                               "0.5"], capture_output=True, text=True, timeout=300)
+    assert conflict.returncode == 2 and "beam_width (--beam-width) 3 searches" in conflict.stderr
     missing = subprocess.run([*ZOO, "predict", shapes_run.path, str(tmp_path / "nope.png")], capture_output=True,
                              text=True, timeout=300)
     assert missing.returncode == 2 and "nope.png" in missing.stderr and "Traceback" not in missing.stderr

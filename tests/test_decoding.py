@@ -1,4 +1,5 @@
-"""Greedy and beam search (zoo.decoding): compiled loops against plain reference loops."""
+"""Greedy, beam search and sampling (zoo.decoding): compiled loops and the sampler objects over them
+against plain reference loops; the one compiled generate path traces once."""
 
 from __future__ import annotations
 
@@ -16,10 +17,17 @@ from keras import ops
 
 from zoo.decoding import (
     PAD,
+    SAMPLERS,
+    BeamSampler,
+    GreedySampler,
+    TopKSampler,
     beam_search,
+    generate_ids,
+    get_sampler,
     greedy_search,
     gumbel_noise,
     length_penalty_factor,
+    make_generate,
     reference_beam,
     reference_greedy,
     reference_sample,
@@ -364,3 +372,135 @@ def test_sample_rejects_bad_options(lstm, options, pattern):
     step, state, _ = lstm
     with pytest.raises(ValueError, match=pattern):
         sample_search(step, state, START, END, MAX_LEN, **options)
+
+
+# ---------------------------------------------------------------------------
+# Sampler objects and the one generate path
+# ---------------------------------------------------------------------------
+
+SAMPLER_CASES = [
+    (GreedySampler(), lambda step, state, start: reference_greedy(step, state, start, END, MAX_LEN)),
+    (BeamSampler(1), lambda step, state, start: reference_greedy(step, state, start, END, MAX_LEN)),
+    (BeamSampler(3), lambda step, state, start: reference_beam(step, state, start, END, MAX_LEN, 3)[0]),
+    (BeamSampler(3, length_penalty=0.0),
+     lambda step, state, start: reference_beam(step, state, start, END, MAX_LEN, 3, 0.0)[0]),
+    (TopKSampler(0.7, 3, 11),
+     lambda step, state, start: reference_sample(step, state, start, END, MAX_LEN, 0.7, 3, 11)),
+    (TopKSampler(), lambda step, state, start: reference_sample(step, state, start, END, MAX_LEN)),
+]
+
+
+@pytest.mark.parametrize(("sampler", "reference"), SAMPLER_CASES, ids=[repr(c[0]) for c in SAMPLER_CASES])
+@pytest.mark.parametrize("per_row_start", [False, True])
+def test_each_sampler_equals_its_reference(sampler, reference, per_row_start):
+    """Each sampler gives its NumPy reference's tokens; a start token per row (a prompt's last) too."""
+    step, state, _ = decoder("gru", 2, 1.5)
+    start = np.array([START, 5, 7, START, 3, 9][:BATCH], "int32") if per_row_start else START
+    tokens = sampler(step, state, start, END, MAX_LEN)
+    assert tokens.dtype == "int32" and tuple(tokens.shape) == (BATCH, MAX_LEN)
+    np.testing.assert_array_equal(np.asarray(tokens), reference(step, state, start))
+    np.testing.assert_array_equal(np.asarray(generate_ids(step, state, start, END, MAX_LEN, sampler)),
+                                  np.asarray(tokens))
+
+
+def test_beam_width_one_sampler_is_greedy_and_wider_differs():
+    step, state, _ = decoder("gru", 2, 1.5)
+    greedy = np.asarray(GreedySampler()(step, state, START, END, MAX_LEN))
+    np.testing.assert_array_equal(np.asarray(BeamSampler(1)(step, state, START, END, MAX_LEN)), greedy)
+    np.testing.assert_array_equal(np.asarray(beam_search(step, state, START, END, MAX_LEN, beam_width=1)[0]), greedy)
+    assert (np.asarray(BeamSampler(3)(step, state, START, END, MAX_LEN)) != greedy).any()
+    np.testing.assert_array_equal(np.asarray(TopKSampler(temperature=0.0)(step, state, START, END, MAX_LEN)), greedy)
+
+
+def test_get_sampler_by_name_config_and_instance():
+    assert get_sampler() == GreedySampler() and get_sampler("greedy") == GreedySampler()
+    assert get_sampler("beam", beam_width=3) == BeamSampler(3, 0.6)
+    assert get_sampler("top_k", temperature=0.5, seed=2) == get_sampler("sample", temperature=0.5, seed=2) == \
+        TopKSampler(0.5, 0, 2)
+    beam = BeamSampler(5, length_penalty=1.0)
+    assert get_sampler(beam) is beam
+    assert beam.get_config() == {"beam_width": 5, "length_penalty": 1.0}
+    for sampler in (GreedySampler(), beam, TopKSampler(0.8, 20, 7)):
+        assert type(sampler)(**sampler.get_config()) == sampler
+        assert type(sampler).from_config(sampler.get_config()) == sampler
+        assert get_sampler({"name": sampler.name, **sampler.get_config()}) == sampler
+        assert get_sampler(keras.saving.serialize_keras_object(sampler)) == sampler
+    assert set(SAMPLERS) == {"greedy", "beam", "top_k", "sample"}
+
+
+@pytest.mark.parametrize(("call", "pattern"), [
+    (lambda: get_sampler("nucleus"), r"unknown sampler 'nucleus'; samplers: greedy, beam, top_k, sample"),
+    (lambda: get_sampler({"beam_width": 2}), r"a sampler config needs a 'name' \(one of greedy, beam, top_k, sample"),
+    (lambda: get_sampler("greedy", beam_width=2),
+     r"sampler 'greedy' takes no argument 'beam_width'; its arguments: none"),
+    (lambda: get_sampler("beam", width=3), r"sampler 'beam' takes no argument 'width'; its arguments: beam_width, "
+                                           "length_penalty"),
+    (lambda: get_sampler(BeamSampler(2), beam_width=3), r"already made; arguments \['beam_width'\] do not apply"),
+    (lambda: BeamSampler(0), r"beam_width must be a positive integer, got 0"),
+    (lambda: BeamSampler(2.5), r"beam_width must be a positive integer, got 2.5"),
+    (lambda: BeamSampler(True), r"beam_width must be a positive integer, got True"),
+    (lambda: BeamSampler(2, length_penalty=-1.0), r"length_penalty must be a finite number >= 0"),
+    (lambda: BeamSampler(2, length_penalty=float("nan")), r"length_penalty must be a finite number >= 0"),
+    (lambda: TopKSampler(temperature=-1.0), r"temperature must be a finite number >= 0"),
+    (lambda: TopKSampler(top_k=-3), r"top_k must be an integer >= 0"),
+    (lambda: get_sampler("top_k", seed=2**31), r"seed must be an integer from 0 to 2147483647"),
+])
+def test_samplers_reject_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_make_generate_traces_once_for_every_batch_and_length_without_warning(caplog):
+    """The one generate path: one trace serves every batch size and context length (open axes), the
+    outputs are the sampler's, and TensorFlow never logs a retracing warning."""
+    import logging
+
+    import tensorflow as tf
+
+    step, state, _ = decoder("lstm", 0)
+    h, c, context = state
+    traces = []
+
+    def prepare(inputs):  # the context's length varies like a source length
+        traces.append(1)
+        return (inputs["h"], inputs["c"], inputs["context"]), START
+
+    for sampler in (GreedySampler(), BeamSampler(3), TopKSampler(0.8, 4, 3)):
+        traces.clear()
+        generate = make_generate(prepare, step, END, MAX_LEN, sampler, open_axes=(0, 1))
+        with caplog.at_level(logging.WARNING):
+            for rows, length in ((BATCH, CONTEXT_LEN), (2, CONTEXT_LEN), (3, 2), (BATCH, 4), (1, 2), (5, 3)):
+                inputs = {"h": h[:rows], "c": c[:rows], "context": context[:rows, :length]}
+                expected = sampler(step, (h[:rows], c[:rows], context[:rows, :length]), START, END, MAX_LEN)
+                np.testing.assert_array_equal(np.asarray(generate(inputs)), np.asarray(expected))
+        assert len(traces) == 1, sampler
+        assert [f.experimental_get_tracing_count() for f in generate.traced.values()] == [1]
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+    assert tf.config.functions_run_eagerly() is False
+
+
+def test_model_generate_builds_once_per_model_and_setting_and_never_keeps_the_model():
+    import gc
+    import weakref
+
+    from zoo.decoding import model_generate
+
+    class Model:
+        def decode_step(self, tokens, state):
+            return tokens, state
+
+    model, built = Model(), []
+
+    def build(m):
+        built.append(1)
+        return lambda tokens, state: m.decode_step(tokens, state)
+
+    first = model_generate(model, ("greedy", 8), build)
+    assert model_generate(model, ("greedy", 8), build) is first and len(built) == 1
+    assert model_generate(model, ("beam", BeamSampler(3)), build) is not first
+    assert model_generate(model, ("beam", BeamSampler(3)), build) is not first and len(built) == 2
+    assert first(1, 2) == (1, 2)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None  # the cache holds a weak proxy only

@@ -1,5 +1,6 @@
-"""Language models: step parity with the fused layers, masked metrics, the built-in bar against a
-unigram baseline, generation (greedy, seeded sampling), the generate verb, export without zoo,
+"""Language models: prime equals the fused layers (step parity: test_decode_step.py), masked metrics,
+the built-in bar against a unigram baseline, generation (greedy, seeded sampling, beam search), the
+generate verb, export without zoo,
 data readers and their errors, character level, transfer to sentiment."""
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def _unigram_perplexity(train: list[str], test: list[str], preprocessor) -> floa
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["language_model/lstm", "language_model/gru"])
-def test_decode_step_and_prime_equal_the_fused_layers(name):
+def test_prime_equals_the_fused_layers(name):
+    """prime: the state after all but each row's last token; one more step gives that position's logits
+    (step-by-step parity itself: test_decode_step.py)."""
     model = zoo.build(name, vocab_size=30, units=32, embedding_dim=16, depth=2)
     rng = np.random.default_rng(0)
     ids = rng.integers(4, 30, size=(4, 9)).astype("int32")
@@ -60,16 +63,8 @@ def test_decode_step_and_prime_equal_the_fused_layers(name):
     ids[1, 5:] = 0  # right padding of different lengths
     ids[3, 1:] = 0
     fused = ops.convert_to_numpy(model(ids))
-    state, stepped = model.initial_state(4), []
-    for t in range(ids.shape[1]):
-        logits, state = model.decode_step(ids[:, t], state)
-        stepped.append(ops.convert_to_numpy(logits))
-    stepped = np.stack(stepped, axis=1)
-    real = ids != 0
-    np.testing.assert_allclose(stepped[real], fused[real], atol=1e-5)
-    # prime: the state after all but each row's last token; one more step gives that position's logits.
     state, last = model.prime(ids)
-    lengths = real.sum(axis=1)
+    lengths = (ids != 0).sum(axis=1)
     np.testing.assert_array_equal(ops.convert_to_numpy(last), ids[np.arange(4), lengths - 1])
     logits, _ = model.decode_step(last, state)
     np.testing.assert_allclose(ops.convert_to_numpy(logits), fused[np.arange(4), lengths - 1], atol=1e-5)
@@ -146,11 +141,32 @@ def test_generation_greedy_and_seeded(grammar_run):
         grammar_run.predict(["x"], temperature=-1.0)
 
 
+def test_beam_search_generation_equals_the_reference_beam(grammar_run):
+    from zoo.decoding import reference_beam
+
+    model, pre = grammar_run.model, grammar_run.preprocessor
+    prompts = ["the dog", "the cats that the king", ""]
+    beam = grammar_run.predict(prompts, max_length=10, beam_width=3)
+    assert grammar_run.predict(prompts, max_length=10, beam_width=1) == grammar_run.predict(prompts, max_length=10)
+    ids = pre.encode_prompts(prompts)
+    state, last = model.prime(ids[:, :8])
+
+    def step(tokens, s):
+        logits, new = model.decode_step(ops.convert_to_tensor(tokens), s)
+        return ops.convert_to_numpy(logits), new
+
+    tokens, _ = reference_beam(step, state, last, pre.tokenizer.end_id, 10, beam_width=3)
+    assert [p["text"] for p in beam] == [pre.join(p, t)[1] for p, t in zip(prompts, tokens, strict=True)]
+    assert all(p["text"].startswith(p["prompt"]) for p in beam)
+
+
 @pytest.mark.parametrize(("flags", "pattern"), [
     (["--temperature", "-1"], r"temperature \(--temperature\) must be a number from 0 to 100"),
     (["--top-k", "-2"], r"top_k \(--top-k\) must be an integer >= 0"),
     (["--max-length", "0"], r"max_length \(--max-length\) must be an integer from 1 to 10000"),
     (["--seed", "-1"], r"seed \(--seed\) must be an integer from 0 to 2147483647"),
+    (["--beam-width", "0"], r"beam_width \(--beam-width\) must be a positive integer"),
+    (["--beam-width", "2", "--temperature", "0.5"], r"beam_width \(--beam-width\) 2 searches .* give one of them"),
 ])
 def test_generate_cli_rejects_bad_values(grammar_run, flags, pattern, capsys):
     assert main(["generate", grammar_run.path, "--prompt", "the dog", *flags]) == 2
@@ -165,6 +181,9 @@ def test_generate_cli(grammar_run, tmp_path, capsys):
     assert code == 0 and len(lines) == 2
     expected = grammar_run.predict(["the dog", "the cats"], max_length=10, temperature=0.8, top_k=5, seed=3)
     assert [json.loads(line)["text"] for line in lines] == [p["text"] for p in expected]
+    code = main(["generate", grammar_run.path, "--prompt", "the dog", "--beam-width", "3", "--max-length", "10"])
+    assert code == 0 and capsys.readouterr().out.strip() == \
+        grammar_run.predict(["the dog"], max_length=10, beam_width=3)[0]["text"]
     other = tmp_path / "sentiment_run"
     other.mkdir()
     (other / "config.json").write_text(json.dumps({"task": "sentiment", "entry": "sentiment/lstm"}))
@@ -198,6 +217,8 @@ def test_export_generates_in_a_process_without_zoo(grammar_run, tmp_path):
     assert result["served"] == [4, grammar_run.preprocessor.window]
     assert [p["text"] for p in zoo.predict(export, prompts, max_length=15, temperature=0.9, top_k=10, seed=11)] \
         == sampled
+    with pytest.raises(zoo.HyperparameterError, match=r"beam search runs with the run directory"):
+        zoo.predict(export, prompts, beam_width=3)
     assert main(["generate", export, "--prompt", "the dog", "--max-length", "0"]) == 2
 
 

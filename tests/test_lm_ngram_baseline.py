@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "experiments"))
 
-from lm_vs_ngram import KneserNeyTrigram  # noqa: E402
+from lm_vs_ngram import KneserNeyTrigram
 
 DOCS = [[2, 5, 6, 7, 3], [2, 5, 6, 8, 3], [2, 9, 5, 6, 3], [2, 5, 6, 7, 3]]
 

@@ -1,5 +1,5 @@
-"""Translation: step-by-step decoding equals the fused layers, compiled decoding equals the
-reference loop, the built-in bar, export without zoo, options and bad input."""
+"""Translation: compiled decoding equals the reference loop (step parity: test_decode_step.py), the
+built-in bar, export without zoo, options (greedy, beam, sampling) and bad input."""
 
 from __future__ import annotations
 
@@ -26,27 +26,6 @@ def dates_run(tmp_path_factory):
     """translation/gru_attention trained on builtin:dates to the issue's bar, once for the module."""
     out = tmp_path_factory.mktemp("translation") / "gru_attention"
     return zoo.train("translation/gru_attention", "builtin:dates,n=4000", str(out), verbose=0)
-
-
-@pytest.mark.parametrize("name", ENTRIES)
-@pytest.mark.parametrize("overrides", [{}, {"encoder_depth": 2, "decoder_depth": 2, "cell": "gru"},
-                                       {"cell": "lstm", "bidirectional_encoder": True}])
-def test_decode_step_equals_the_fused_layers(name, overrides):
-    """Teacher-forced logits of the fused (cuDNN-eligible) layers and of the cells run step by step agree."""
-    model = zoo.build(name, source_vocab_size=40, target_vocab_size=30, units=32, **overrides)
-    rng = np.random.default_rng(0)
-    source = rng.integers(4, 40, size=(5, 9)).astype("int32")
-    source[1, 6:] = 0  # right padding, of different lengths
-    source[3, 2:] = 0
-    decoder = rng.integers(4, 30, size=(5, 7)).astype("int32")
-    decoder[:, 0] = 2  # the start token
-    fused = ops.convert_to_numpy(model({"source_ids": source, "decoder_ids": decoder}))
-    state = model.initial_decoding_state(source)
-    stepped = []
-    for t in range(decoder.shape[1]):
-        logits, state = model.decode_step(decoder[:, t], state)
-        stepped.append(ops.convert_to_numpy(logits))
-    np.testing.assert_allclose(np.stack(stepped, axis=1), fused, atol=1e-5)
 
 
 def test_compiled_decoding_equals_the_reference_loop(dates_run):
@@ -91,11 +70,30 @@ def test_predict_evaluate_and_options(dates_run, capsys):
     odd = dates_run.predict(["", "zzz qqq", "march " * 500])
     assert all(isinstance(p["translation"], str) for p in odd)
     assert all(len(p["translation"]) < 200 for p in odd)
-    with pytest.raises(zoo.HyperparameterError, match="beam_width must be a positive integer"):
+    with pytest.raises(zoo.HyperparameterError, match=r"beam_width \(--beam-width\) must be a positive integer"):
         dates_run.predict(["x"], beam_width=0)
     code = main(["predict", dates_run.path, "March 3, 2021", "--beam-width", "2", "--json"])
     printed = capsys.readouterr().out
     assert code == 0 and json.loads(printed.splitlines()[0])["translation"] == "2021-03-03"
+    # Seeded sampling: the same seed, the same translations; temperature 0 is greedy; a hot one samples.
+    sources = ["March 3, 2021", "the fourth of july , nineteen seventy six", "3.3.21"]
+    greedy = [p["translation"] for p in dates_run.predict(sources)]
+    sampled = dates_run.predict(sources, temperature=1.0, top_k=5, seed=3)
+    assert dates_run.predict(sources, temperature=1.0, top_k=5, seed=3) == sampled
+    assert [p["translation"] for p in dates_run.predict(sources, temperature=0.0, seed=9)] == greedy
+    assert any([p["translation"] for p in dates_run.predict(sources, temperature=5.0, seed=s)] != greedy
+               for s in range(3))
+    code = main(["predict", dates_run.path, *sources, "--temperature", "1", "--top-k", "5", "--seed", "3", "--json"])
+    printed = capsys.readouterr().out
+    assert code == 0 and [json.loads(line) for line in printed.splitlines()] == sampled
+    for flags, message in ((["--temperature", "-1"], "temperature (--temperature) must be a number from 0 to 100"),
+                           (["--top-k", "-2"], "top_k (--top-k) must be an integer >= 0"),
+                           (["--seed", "-1"], "seed (--seed) must be an integer from 0 to 2147483647"),
+                           (["--beam-width", "0"], "beam_width (--beam-width) must be a positive integer"),
+                           (["--beam-width", "2", "--temperature", "0.5"], "beam_width (--beam-width) 2 searches")):
+        assert main(["predict", dates_run.path, "x", *flags]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("zoo: error: ") and message in err[0], (flags, err)
     code = main(["evaluate", dates_run.path])
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["exact_match"] == pytest.approx(dates_run.metrics["test"]["exact_match"])
@@ -134,6 +132,9 @@ def test_export_translates_in_a_process_without_zoo(dates_run, tmp_path):
     assert [p["translation"] for p in zoo.predict(export, sources)] == expected
     with pytest.raises(zoo.HyperparameterError, match="export again with --beam-width 5"):
         zoo.predict(export, sources, beam_width=5)
+    # Seeded sampling: the export's translate_sample endpoint gives the run's translations.
+    sampled = [p["translation"] for p in dates_run.predict(sources, temperature=2.0, top_k=4, seed=7)]
+    assert [p["translation"] for p in zoo.predict(export, sources, temperature=2.0, top_k=4, seed=7)] == sampled
 
 
 @pytest.mark.parametrize("tuner", ["random", "hyperband"])

@@ -89,16 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run directory or exported SavedModel")
     p.add_argument("inputs", nargs="*", metavar="TEXT", help="inputs; '-' or none reads lines from stdin")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
-    p.add_argument("--beam-width", type=int, help="translation: beam search width (default 1, greedy)")
+    _decoding_arguments(p, "translation, captioning")
 
     p = sub.add_parser("generate", help="continue prompts with a language-model run or export")
     p.add_argument("run", help="language_model run directory or exported SavedModel")
     p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
                    help="text to continue (repeatable; none: lines from stdin; '' starts from nothing)")
     p.add_argument("--max-length", type=int, help="tokens to generate (default: the training window)")
-    p.add_argument("--temperature", type=float, help="0 (default): greedy; higher: more varied")
-    p.add_argument("--top-k", type=int, help="sample from the k most likely tokens (default 0: all)")
-    p.add_argument("--seed", type=int, help="sampling seed (default 0): the same seed, the same text")
+    _decoding_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per prompt")
 
     p = sub.add_parser("demo", help="the main job on built-in data: train, compare with the control, tune, export")
@@ -111,9 +109,25 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a run as a SavedModel serving raw inputs")
     p.add_argument("run", help="run directory")
     p.add_argument("--out", required=True, help="export directory to write")
-    p.add_argument("--beam-width", type=int, help="translation: width of the translate_beam endpoint (default 4)")
+    p.add_argument("--beam-width", type=int, help="translation, captioning: width of the beam-search endpoint "
+                                                  "(translate_beam, caption_beam; default 4)")
     p.add_argument("--overwrite", action="store_true")
     return parser
+
+
+def _decoding_arguments(p: argparse.ArgumentParser, tasks: str = "") -> None:
+    """The decoding flags of every decoder: beam search, or seeded sampling (greedy by default)."""
+    where = f"{tasks}: " if tasks else ""
+    p.add_argument("--beam-width", type=int, help=f"{where}beam search width (default 1, greedy)")
+    p.add_argument("--temperature", type=float,
+                   help=f"{where}sample at this temperature (default 0: greedy); higher: more varied")
+    p.add_argument("--top-k", type=int, help=f"{where}sample from the k most likely tokens (default 0: all)")
+    p.add_argument("--seed", type=int, help=f"{where}sampling seed (default 0): the same seed, the same output")
+
+
+def _decoding_options(args) -> dict:
+    return {"beam_width": args.beam_width, "temperature": args.temperature, "top_k": args.top_k,
+            "seed": args.seed}
 
 
 def _predictions_table(task, results: list[dict]) -> str:
@@ -270,7 +284,7 @@ def _cmd_predict(zoo, args) -> None:
     from .runs import task_of
 
     task = task_of(args.run)
-    results = zoo.predict(args.run, _read_inputs(task, args), beam_width=args.beam_width)
+    results = zoo.predict(args.run, _read_inputs(task, args), **_decoding_options(args))
     if args.json:
         for r in results:
             print(json.dumps(r, ensure_ascii=False, default=str))
@@ -289,8 +303,7 @@ def _cmd_generate(zoo, args) -> None:
     if not prompts:
         args.inputs = []
         prompts = _read_inputs(task, args)
-    results = zoo.predict(args.run, prompts, max_length=args.max_length, temperature=args.temperature,
-                          top_k=args.top_k, seed=args.seed)
+    results = zoo.predict(args.run, prompts, max_length=args.max_length, **_decoding_options(args))
     for r in results:
         print(json.dumps(r, ensure_ascii=False) if args.json else r["text"])
 

@@ -49,6 +49,14 @@ export) and under ``jax.jit``. :func:`reference_greedy` and :func:`reference_bea
 are plain NumPy loops over one example and one beam at a time; the tests check the
 compiled versions against them.
 
+Samplers wrap the loops as objects with one call signature, ``sampler(step_fn, initial_state,
+start_token, end_token, max_length) -> tokens``: :class:`GreedySampler`, :class:`BeamSampler`
+(``beam_width``, ``length_penalty``) and :class:`TopKSampler` (``temperature``, ``top_k``, ``seed``);
+:func:`get_sampler` makes one from a name or a config. :func:`make_generate` is the one compiled
+generate path of every decoder (translation, captioning, language models): ``inputs -> tokens``,
+traced once per input shape with the batch and length axes left open, and :func:`model_generate`
+keeps one per model and setting.
+
 Why not ``keras_hub.samplers``: keras-hub is not a dependency of the zoo (and not
 installed). Its ``cache`` is an arbitrary pytree tiled and gathered per beam, which
 would hold an RNN state, but its contract is made for causal LMs:
@@ -60,8 +68,10 @@ leading batch dimension, simple enough to tile and gather here in a few lines.
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,9 +83,29 @@ PAD = 0
 State = Sequence[Any]
 StepFn = Callable[[Any, State], tuple[Any, State]]
 
-__all__ = ["PAD", "beam_search", "compiled", "greedy_search", "gumbel_noise", "length_penalty_factor",
-           "reference_beam", "reference_greedy", "reference_sample", "sample_search", "start_logits_at_prior",
-           "token_log_prior"]
+__all__ = [
+    "PAD",
+    "SAMPLERS",
+    "BeamSampler",
+    "GreedySampler",
+    "Sampler",
+    "TopKSampler",
+    "beam_search",
+    "compiled",
+    "generate_ids",
+    "get_sampler",
+    "greedy_search",
+    "gumbel_noise",
+    "length_penalty_factor",
+    "make_generate",
+    "model_generate",
+    "reference_beam",
+    "reference_greedy",
+    "reference_sample",
+    "sample_search",
+    "start_logits_at_prior",
+    "token_log_prior",
+]
 
 
 def token_log_prior(targets: np.ndarray, weights: np.ndarray, vocab_size: int, smoothing: float = 0.5
@@ -106,16 +136,39 @@ def start_logits_at_prior(layer: Any, log_prior: np.ndarray | None) -> None:
     layer.bias.assign(np.asarray(log_prior, dtype="float32"))
 
 
-def compiled(fn: Callable) -> Callable:
-    """``fn`` (a decoding loop over a batch) compiled for the backend: one ``tf.function`` per input
-    shape on TensorFlow; JAX traces ``while_loop`` by itself; torch runs eagerly."""
+def compiled(fn: Callable, open_axes: Sequence[int] | None = None) -> Callable:
+    """``fn`` (a decoding loop over a batch) compiled for the backend; JAX traces ``while_loop`` by
+    itself; torch runs eagerly.
+
+    On TensorFlow, without ``open_axes``: one ``tf.function`` (``reduce_retracing``). With
+    ``open_axes``, ``fn`` takes one argument (a tensor or a dict of tensors) and is traced once per
+    shape of its *other* axes, with a fixed input signature whose ``open_axes`` (the batch, a source
+    or prompt length) are ``None``: batches of every size and length bucket share one trace, and
+    TensorFlow never warns of retracing."""
     import keras
 
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    if keras.backend.backend() != "tensorflow":
+        return fn
+    import tensorflow as tf
 
+    if open_axes is None:
         return tf.function(fn, reduce_retracing=True)
-    return fn
+    traced: dict[str, Callable] = {}
+
+    def spec(tensor):
+        shape = [None if axis in open_axes else size for axis, size in enumerate(tensor.shape)]
+        return tf.TensorSpec(shape, tensor.dtype)
+
+    def call(inputs):
+        inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)
+        signature = tf.nest.map_structure(spec, inputs)
+        key = repr(signature)
+        if key not in traced:
+            traced[key] = tf.function(fn, input_signature=[signature])
+        return traced[key](inputs)
+
+    call.traced = traced  # the tf.functions by signature (tests count their traces)
+    return call
 
 
 def length_penalty_factor(length: Any, alpha: float) -> Any:
@@ -147,13 +200,18 @@ def _call_step(step_fn: StepFn, tokens: Any, state: tuple[Any, ...]) -> tuple[An
     return ops.cast(logits, "float32"), tuple(ops.cast(n, s.dtype) for n, s in zip(new_state, state, strict=True))
 
 
+def _start_tokens(start_token: Any, batch: Any) -> Any:
+    """Each row's first input, int32 ``[batch]``, from an int or an int32 ``[batch]`` tensor."""
+    return ops.cast(ops.convert_to_tensor(start_token), "int32") * ops.ones((batch,), dtype="int32")
+
+
 def _write_column(buffer: Any, index: Any, values: Any) -> Any:
     """``buffer[:, index] = values`` for a ``[rows, max_length]`` buffer, with fixed shapes."""
     column = ops.expand_dims(ops.arange(ops.shape(buffer)[1], dtype="int32"), 0) == index
     return ops.where(column, ops.expand_dims(values, 1), buffer)
 
 
-def greedy_search(step_fn: StepFn, initial_state: State, start_token: int, end_token: int, max_length: int) -> Any:
+def greedy_search(step_fn: StepFn, initial_state: State, start_token: Any, end_token: int, max_length: int) -> Any:
     """Greedy (argmax) decoding of a whole batch in one ``keras.ops.while_loop``.
 
     Returns int32 ``[batch, max_length]``: the generated tokens, end token included,
@@ -171,7 +229,7 @@ def greedy_search(step_fn: StepFn, initial_state: State, start_token: int, end_t
     state = _check(initial_state, max_length)
     batch = ops.shape(state[0])[0]
     tokens = ops.zeros((batch, max_length), dtype="int32")
-    previous = ops.full((batch,), start_token, dtype="int32")
+    previous = _start_tokens(start_token, batch)
     finished = ops.zeros((batch,), dtype="bool")
 
     def cond(i, previous, finished, tokens, state):
@@ -195,7 +253,7 @@ def greedy_search(step_fn: StepFn, initial_state: State, start_token: int, end_t
 def beam_search(
     step_fn: StepFn,
     initial_state: State,
-    start_token: int,
+    start_token: Any,
     end_token: int,
     max_length: int,
     beam_width: int = 4,
@@ -208,8 +266,9 @@ def beam_search(
     log-probability ``log_prob / ((5 + n) / 6) ** length_penalty`` of the returned
     hypothesis, ``n`` its number of tokens with the end token. The state is tiled to
     ``batch * beam_width`` rows (example-major) and gathered by parent beam each
-    step. ``beam_width=1`` gives exactly :func:`greedy_search`'s tokens. See the
-    module docstring for the algorithm and the ``step_fn`` contract.
+    step. ``beam_width=1`` gives exactly :func:`greedy_search`'s tokens. ``start_token``
+    is an int or int32 ``[batch]``. See the module docstring for the algorithm and the
+    ``step_fn`` contract.
 
     Example::
 
@@ -226,7 +285,7 @@ def beam_search(
     state = tuple(ops.repeat(s, k, axis=0) for s in state)  # row b * k + j is beam j of example b
     example_base = ops.expand_dims(ops.arange(batch, dtype="int32"), 1)  # [batch, 1]
     rank = ops.expand_dims(ops.arange(k, dtype="int32"), 0)  # [1, k]
-    previous = ops.full((rows,), start_token, dtype="int32")
+    previous = ops.repeat(_start_tokens(start_token, batch), k, axis=0)
     alive_seq = ops.zeros((rows, max_length), dtype="int32")
     # Only beam 0 is alive at first, so the first step does not pick the same token k times.
     alive = ops.broadcast_to(rank == 0, (batch, k))
@@ -289,13 +348,17 @@ def _example_state(initial_state: State, b: int) -> tuple[Any, ...]:
     return tuple(ops.convert_to_tensor(np.asarray(ops.convert_to_numpy(s))[b : b + 1]) for s in initial_state)
 
 
+def _np_start_tokens(start_token: Any, batch: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(ops.convert_to_numpy(start_token), dtype=np.int32), (batch,))
+
+
 def _step_one(step_fn: StepFn, token: int, state: tuple[Any, ...]) -> tuple[np.ndarray, tuple[Any, ...]]:
     logits, new_state = step_fn(ops.convert_to_tensor(np.array([token], dtype=np.int32)), state)
     return np.asarray(ops.convert_to_numpy(logits), dtype=np.float32)[0], tuple(new_state)
 
 
 def reference_greedy(
-    step_fn: StepFn, initial_state: State, start_token: int, end_token: int, max_length: int
+    step_fn: StepFn, initial_state: State, start_token: Any, end_token: int, max_length: int
 ) -> np.ndarray:
     """Plain-loop greedy decoding, one example at a time; same output as :func:`greedy_search`.
 
@@ -304,9 +367,10 @@ def reference_greedy(
         np.testing.assert_array_equal(greedy_search(step, s, 2, 3, 10), reference_greedy(step, s, 2, 3, 10))
     """
     batch = int(ops.shape(initial_state[0])[0])
+    starts = _np_start_tokens(start_token, batch)
     out = np.full((batch, max_length), PAD, dtype=np.int32)
     for b in range(batch):
-        state, token = _example_state(initial_state, b), start_token
+        state, token = _example_state(initial_state, b), int(starts[b])
         for t in range(max_length):
             logits, state = _step_one(step_fn, token, state)
             token = int(np.argmax(logits))
@@ -319,7 +383,7 @@ def reference_greedy(
 def reference_beam(
     step_fn: StepFn,
     initial_state: State,
-    start_token: int,
+    start_token: Any,
     end_token: int,
     max_length: int,
     beam_width: int = 4,
@@ -332,6 +396,7 @@ def reference_beam(
         tokens, scores = reference_beam(step, (h0, c0), 2, 3, max_length=10, beam_width=3)
     """
     batch = int(ops.shape(initial_state[0])[0])
+    starts = _np_start_tokens(start_token, batch)
     out = np.full((batch, max_length), PAD, dtype=np.int32)
     out_scores = np.full((batch,), -np.inf, dtype=np.float32)
     for b in range(batch):
@@ -340,7 +405,7 @@ def reference_beam(
         for t in range(max_length):
             candidates = []  # (log-prob, parent, token, state after the parent's step)
             for parent, (logp, tokens, state) in enumerate(alive):
-                logits, new_state = _step_one(step_fn, tokens[-1] if tokens else start_token, state)
+                logits, new_state = _step_one(step_fn, tokens[-1] if tokens else int(starts[b]), state)
                 log_probs = logits.astype(np.float64) - np.logaddexp.reduce(logits.astype(np.float64))
                 candidates += [(logp + lp, parent, v, new_state) for v, lp in enumerate(log_probs)]
             candidates.sort(key=lambda c: -c[0])  # stable: ties keep (parent, token) order, as top_k does
@@ -438,7 +503,7 @@ def sample_search(step_fn: StepFn, initial_state: State, start_token: Any, end_t
     _check_sampling(temperature, top_k, seed)
     batch = ops.shape(state[0])[0]
     tokens = ops.zeros((batch, max_length), dtype="int32")
-    previous = ops.cast(ops.convert_to_tensor(start_token), "int32") * ops.ones((batch,), dtype="int32")
+    previous = _start_tokens(start_token, batch)
     finished = ops.zeros((batch,), dtype="bool")
     temperature = ops.cast(temperature, "float32")
     greedy = ops.logical_or(temperature <= 0, ops.cast(top_k, "int32") == 1)
@@ -491,7 +556,7 @@ def reference_sample(step_fn: StepFn, initial_state: State, start_token: Any, en
                                       reference_sample(step, s, 2, 3, 10, seed=1))
     """
     batch = int(ops.shape(initial_state[0])[0])
-    starts = np.broadcast_to(np.asarray(start_token, dtype=np.int32), (batch,))
+    starts = _np_start_tokens(start_token, batch)
     out = np.full((batch, max_length), PAD, dtype=np.int32)
     for b in range(batch):
         state, token = _example_state(initial_state, b), int(starts[b])
@@ -509,3 +574,214 @@ def reference_sample(step_fn: StepFn, initial_state: State, start_token: Any, en
             if token == end_token:
                 break
     return out
+
+
+# ---------------------------------------------------------------------------
+# Samplers: one object per way of choosing the next token, over the loops above
+# ---------------------------------------------------------------------------
+
+class Sampler:
+    """A decoding strategy: ``sampler(step_fn, initial_state, start_token, end_token, max_length)``
+    returns int32 ``[batch, max_length]`` tokens (end token included, :data:`PAD` after it), as the
+    loops above do. Constructor arguments are attributes and come back from :meth:`get_config`;
+    :func:`get_sampler` makes one from a name, a config or an instance.
+
+    Example::
+
+        tokens = BeamSampler(4)(model.decode_step, state, start_token=2, end_token=3, max_length=20)
+    """
+
+    name: str = ""
+
+    def __call__(self, step_fn: StepFn, initial_state: State, start_token: Any, end_token: int,
+                 max_length: Any) -> Any:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments: ``type(sampler)(**sampler.get_config())`` is the same sampler."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sampler:
+        return cls(**config)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.get_config() == self.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(sorted(self.get_config().items()))))
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class GreedySampler(Sampler):
+    """The most likely token at every step (:func:`greedy_search`).
+
+    Example::
+
+        tokens = GreedySampler()(step, (h0, c0), start_token=2, end_token=3, max_length=20)
+    """
+
+    name = "greedy"
+
+    def __call__(self, step_fn, initial_state, start_token, end_token, max_length):
+        return greedy_search(step_fn, initial_state, start_token, end_token, max_length)
+
+
+class BeamSampler(Sampler):
+    """Beam search with the GNMT length penalty (:func:`beam_search`); the best hypothesis per row.
+
+    ``beam_width``: hypotheses kept (1 is greedy search, run as :func:`greedy_search`);
+    ``length_penalty``: the GNMT exponent, 0 for the plain sum of log-probabilities.
+
+    Example::
+
+        tokens = BeamSampler(4, length_penalty=0.6)(step, (h0, c0), 2, 3, max_length=20)
+    """
+
+    name = "beam"
+
+    def __init__(self, beam_width: int = 4, length_penalty: float = 0.6):
+        if isinstance(beam_width, bool) or not isinstance(beam_width, int | np.integer) or beam_width < 1:
+            raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
+        if isinstance(length_penalty, bool) or not isinstance(length_penalty, int | float) or \
+                not (math.isfinite(length_penalty) and length_penalty >= 0):
+            raise ValueError(f"length_penalty must be a finite number >= 0 (0: no penalty), got {length_penalty!r}")
+        self.beam_width, self.length_penalty = int(beam_width), float(length_penalty)
+
+    def __call__(self, step_fn, initial_state, start_token, end_token, max_length):
+        if self.beam_width == 1:  # the same tokens, without tiling and sorting
+            return greedy_search(step_fn, initial_state, start_token, end_token, max_length)
+        tokens, _ = beam_search(step_fn, initial_state, start_token, end_token, max_length,
+                                beam_width=self.beam_width, length_penalty=self.length_penalty)
+        return tokens
+
+    def get_config(self) -> dict[str, Any]:
+        return {"beam_width": self.beam_width, "length_penalty": self.length_penalty}
+
+
+class TopKSampler(Sampler):
+    """Seeded sampling from ``softmax(logits / temperature)`` over the ``top_k`` most likely tokens
+    (:func:`sample_search`; ``top_k=0``: all; ``temperature=0`` or ``top_k=1``: greedy). The options
+    may be scalar tensors (an export's inputs); Python values are checked at once.
+
+    Example::
+
+        tokens = TopKSampler(temperature=0.8, top_k=20, seed=7)(step, (h0, c0), 2, 3, max_length=40)
+    """
+
+    name = "top_k"
+
+    def __init__(self, temperature: Any = 1.0, top_k: Any = 0, seed: Any = 0):
+        _check_sampling(temperature, top_k, seed)
+        self.temperature, self.top_k, self.seed = temperature, top_k, seed
+
+    def __call__(self, step_fn, initial_state, start_token, end_token, max_length):
+        return sample_search(step_fn, initial_state, start_token, end_token, max_length,
+                             self.temperature, self.top_k, self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "top_k": self.top_k, "seed": self.seed}
+
+
+SAMPLERS: dict[str, type[Sampler]] = {"greedy": GreedySampler, "beam": BeamSampler, "top_k": TopKSampler,
+                                      "sample": TopKSampler}
+"""Names :func:`get_sampler` knows ("sample" is another name of "top_k")."""
+
+
+def get_sampler(sampler: str | dict[str, Any] | Sampler = "greedy", **kwargs: Any) -> Sampler:
+    """A :class:`Sampler` from a name (``"greedy"``, ``"beam"``, ``"top_k"`` or ``"sample"``) and its
+    arguments, a config ``{"name": ..., **arguments}`` (a Keras-serialized one too), or an instance
+    (returned as is; no arguments then). An unknown name is a ValueError naming the known ones.
+
+    Example::
+
+        get_sampler("beam", beam_width=4)                   # BeamSampler(beam_width=4, length_penalty=0.6)
+        get_sampler({"name": "top_k", "temperature": 0.7})  # TopKSampler(temperature=0.7, top_k=0, seed=0)
+    """
+    if isinstance(sampler, Sampler):
+        if kwargs:
+            raise ValueError(f"get_sampler: {sampler!r} is already made; arguments {sorted(kwargs)} do not apply")
+        return sampler
+    if isinstance(sampler, dict):
+        config = dict(sampler)
+        if "class_name" in config:  # keras.saving.serialize_keras_object's form
+            config = {"name": _class_names().get(config["class_name"], config["class_name"]),
+                      **config.get("config", {})}
+        if "name" not in config:
+            raise ValueError(f"a sampler config needs a 'name' (one of {', '.join(SAMPLERS)}), got {sampler!r}")
+        name = config.pop("name")
+        return get_sampler(name, **config, **kwargs)
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; samplers: {', '.join(SAMPLERS)}")
+    cls = SAMPLERS[sampler]
+    allowed = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"sampler {sampler!r} takes no argument {', '.join(map(repr, unknown))}; "
+                         f"its arguments: {', '.join(allowed) or 'none'}")
+    return cls(**kwargs)
+
+
+def _class_names() -> dict[str, str]:
+    return {cls.__name__: name for name, cls in SAMPLERS.items() if cls.name == name}
+
+
+def generate_ids(step_fn: StepFn, initial_state: State, start_token: Any, end_token: int, max_length: Any,
+                 sampler: str | dict[str, Any] | Sampler = "greedy") -> Any:
+    """Tokens int32 ``[batch, max_length]`` from ``step_fn`` by ``sampler`` (see :func:`get_sampler`).
+
+    Example::
+
+        tokens = generate_ids(model.decode_step, state, 2, 3, max_length=20, sampler=BeamSampler(4))
+    """
+    return get_sampler(sampler)(step_fn, initial_state, start_token, end_token, max_length)
+
+
+def make_generate(prepare: Callable[[Any], tuple[State, Any]], step_fn: StepFn, end_token: int, max_length: int,
+                  sampler: str | dict[str, Any] | Sampler = "greedy", open_axes: Sequence[int] = (0,)
+                  ) -> Callable[[Any], Any]:
+    """The one generate path of every decoder: a compiled ``inputs -> tokens [batch, max_length]``.
+
+    ``prepare(inputs) -> (initial_state, start_token)`` encodes the inputs (a source, an image, a
+    prompt: ``start_token`` an int or int32 ``[batch]``); ``sampler`` then runs its loop over
+    ``step_fn``. Compiled by :func:`compiled`: ``open_axes`` of the inputs (the batch; a source's
+    or prompt's length) are left open, so one trace serves every batch size and length bucket.
+
+    Example::
+
+        translate = make_generate(lambda ids: (model.initial_decoding_state(ids), 2), model.decode_step,
+                                  end_token=3, max_length=32, sampler=BeamSampler(4), open_axes=(0, 1))
+        tokens = translate(source_ids)
+    """
+    sampler = get_sampler(sampler)
+
+    def generate(inputs):
+        state, start_token = prepare(inputs)
+        return sampler(step_fn, state, start_token, end_token, max_length)
+
+    return compiled(generate, open_axes=open_axes)
+
+
+_GENERATE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def model_generate(model: Any, key: Hashable, build: Callable[[Any], Callable]) -> Callable:
+    """``model``'s generate function for ``key`` (the decoding settings), built by ``build`` once while
+    the model lives: the validation callback, evaluation and prediction then share one trace per
+    setting, and TensorFlow sees no tf.function made again and again. ``build`` gets a weak proxy of
+    the model and must reach the model only through it, at call time (``lambda t, s: m.decode_step(t, s)``,
+    not the bound method ``m.decode_step``), so the cache never keeps a model alive.
+
+    Example::
+
+        translate = model_generate(model, ("greedy", 32), lambda m: make_generate(
+            lambda ids: (m.initial_decoding_state(ids), 2), lambda t, s: m.decode_step(t, s), 3, 32,
+            open_axes=(0, 1)))
+    """
+    functions = _GENERATE_FUNCTIONS.setdefault(model, {})
+    if key not in functions:
+        functions[key] = build(weakref.proxy(model))
+    return functions[key]

@@ -1,6 +1,8 @@
 """Metrics computed in NumPy from predictions, the same on every backend.
 
-Classification: accuracy, macro F1, cross-entropy. Segments (video labeling):
+Classification: accuracy, macro F1, cross-entropy. Generated text (translation, captioning): corpus
+BLEU and chrF (sacrebleu) against one or several references per hypothesis, and exact match.
+Segments (video labeling):
 
 Segment metrics of temporal action segmentation, in NumPy, for frame-wise label sequences.
 
@@ -85,6 +87,78 @@ def classification_report(y_true: np.ndarray, probabilities: np.ndarray) -> dict
         "loss": cross_entropy(y_true, probabilities),
         "examples": len(y_true),
     }
+
+
+# ---------------------------------------------------------------------------
+# Generated text (translation, captioning)
+# ---------------------------------------------------------------------------
+
+def normalize_text(text: str) -> str:
+    """Text as the detokenizer writes it: whitespace runs collapsed, ends stripped."""
+    return " ".join(text.split())
+
+
+def _reference_streams(references: Sequence[Sequence[str]]) -> list[list[str | None]]:
+    """Per-hypothesis reference lists as sacrebleu's streams: stream ``k`` holds every hypothesis's
+    ``k``-th reference (``None`` where a hypothesis has fewer)."""
+    most = max((len(refs) for refs in references), default=1)
+    return [[refs[k] if k < len(refs) else None for refs in references] for k in range(most)]
+
+
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]], max_ngram_order: int = 4
+                ) -> float:
+    """Corpus BLEU (sacrebleu's defaults, 0-100) of ``hypotheses`` against each one's list of references;
+    0 for no hypotheses.
+
+    Example::
+
+        corpus_bleu(["a red circle"], [["a red circle", "there is a red circle"]])  # 100.0
+    """
+    from sacrebleu.metrics import BLEU
+
+    if not hypotheses:
+        return 0.0
+    return float(BLEU(max_ngram_order=max_ngram_order).corpus_score(list(hypotheses),
+                                                                     _reference_streams(references)).score)
+
+
+def corpus_chrf(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """Corpus chrF (sacrebleu's defaults, 0-100) of ``hypotheses`` against each one's list of references;
+    0 for no hypotheses."""
+    from sacrebleu.metrics import CHRF
+
+    if not hypotheses:
+        return 0.0
+    return float(CHRF().corpus_score(list(hypotheses), _reference_streams(references)).score)
+
+
+def exact_match(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """The share (0-1) of hypotheses equal to one of their references; 0 for no hypotheses."""
+    if not hypotheses:
+        return 0.0
+    return float(np.mean([h in refs for h, refs in zip(hypotheses, references, strict=True)]))
+
+
+def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    """Corpus BLEU and chrF (sacrebleu, 0-100) and exact match (0-1), one reference per hypothesis.
+
+    Example::
+
+        translation_scores(["2021-03-03"], ["2021-03-03"])  # {"bleu": 100.0, "chrf": 100.0, "exact_match": 1.0}
+    """
+    refs = [[r] for r in references]
+    return {"bleu": corpus_bleu(hypotheses, refs),
+            "chrf": corpus_chrf(hypotheses, refs), "exact_match": exact_match(hypotheses, refs)}
+
+
+def caption_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Corpus BLEU-1..4 (sacrebleu, 0-100) against every reference of each image, and exact match:
+    the share of captions equal (whitespace aside) to one of their references."""
+    hypotheses = [normalize_text(h) for h in hypotheses]
+    references = [[normalize_text(r) for r in refs] for refs in references]
+    scores = {f"bleu{n}": corpus_bleu(hypotheses, references, max_ngram_order=n) for n in range(1, 5)}
+    scores["exact_match"] = exact_match(hypotheses, references)
+    return scores
 
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ computed once per data set and cached on disk (``ZOO_CACHE``, default
 
 As in translation, training runs the fused recurrent layers with teacher forcing
 (cuDNN-eligible); decoding runs their cells step by step (:meth:`Captioner.decode_step`)
-in the shared compiled greedy and beam loops (:mod:`zoo.decoding`), and validation and
+in the shared compiled loops (:mod:`zoo.decoding`: greedy, beam search, sampling), and validation and
 test scores come from those free-running captions: corpus BLEU-1..4 (sacrebleu, against
 every reference caption of an image) and exact match (the caption equals one reference).
 """
@@ -36,12 +36,14 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from .. import generation
 from .._registry import register_model
 from ..batching import SharedRows, length_batched
 from ..data import Splits
-from ..decoding import beam_search, compiled, greedy_search, token_log_prior
+from ..decoding import BeamSampler, Sampler, token_log_prior
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
+from ..metrics import caption_scores
 from ..recurrent import optimizer
 from ..text import ReversibleTokenizer
 from . import Endpoint, FitData, Serving, Task, register_task
@@ -333,28 +335,22 @@ class Captioner(keras.Model):
 # ---------------------------------------------------------------------------
 
 def make_captioner(model: Captioner, preprocessor: CaptionPreprocessor, beam_width: int = 1,
-                   length_penalty: float = 0.6):
-    """A compiled function ``inputs -> caption ids [batch, caption_length]`` (inputs: image or features)."""
-    tokenizer = preprocessor.tokenizer
-    max_length = preprocessor.caption_length
-
-    def caption(inputs):
-        state = model.initial_decoding_state(inputs)
-        if beam_width == 1:
-            return greedy_search(model.decode_step, state, tokenizer.start_id, tokenizer.end_id, max_length)
-        tokens, _ = beam_search(model.decode_step, state, tokenizer.start_id, tokenizer.end_id, max_length,
-                                beam_width=beam_width, length_penalty=length_penalty)
-        return tokens
-
-    return compiled(caption)
+                   length_penalty: float = generation.LENGTH_PENALTY, sampler: Sampler | None = None):
+    """A compiled function ``inputs -> caption ids [batch, caption_length]`` (inputs: image or features)
+    (:func:`zoo.decoding.make_generate`), by ``sampler`` (default: beam search of ``beam_width``,
+    greedy for 1). One trace serves every batch size; made once per model and setting
+    (:func:`zoo.decoding.model_generate`)."""
+    return generation.encoder_decoder_generate(model, preprocessor.tokenizer, preprocessor.caption_length,
+                                               sampler or BeamSampler(beam_width, length_penalty))
 
 
 def caption_arrays(model, preprocessor, inputs: dict[str, np.ndarray], batch_size: int, beam_width: int = 1,
-                   captioner=None) -> list[str]:
-    """Captions of prepared images (``{"image": ...}`` or ``{"features": ...}``), batch by batch."""
+                   captioner=None, sampler: Sampler | None = None) -> list[str]:
+    """Captions of prepared images (``{"image": ...}`` or ``{"features": ...}``), batch by batch, by
+    ``captioner`` or one made by :func:`make_captioner` (``sampler``, else ``beam_width``)."""
     key = next(iter(inputs))
     total = len(inputs[key])
-    captioner = captioner or make_captioner(model, preprocessor, beam_width)
+    captioner = captioner or make_captioner(model, preprocessor, beam_width, sampler=sampler)
     out: list[str] = []
     for start in range(0, total, batch_size):
         rows = inputs[key][start:start + batch_size]
@@ -363,45 +359,6 @@ def caption_arrays(model, preprocessor, inputs: dict[str, np.ndarray], batch_siz
         tokens = ops.convert_to_numpy(captioner({key: ops.convert_to_tensor(rows)}))
         out.extend(preprocessor.decode(tokens[:min(batch_size, total - start)]))
     return out
-
-
-def normalize(text: str) -> str:
-    return " ".join(text.split())
-
-
-def caption_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Corpus BLEU-1..4 (sacrebleu, 0-100) against every reference of each image, and exact match:
-    the share of captions equal (whitespace aside) to one of their references."""
-    from sacrebleu.metrics import BLEU
-
-    hypotheses = [normalize(h) for h in hypotheses]
-    references = [[normalize(r) for r in refs] for refs in references]
-    most = max((len(refs) for refs in references), default=1)
-    streams = [[refs[k] if k < len(refs) else None for refs in references] for k in range(most)]
-    scores = {f"bleu{n}": float(BLEU(max_ngram_order=n).corpus_score(hypotheses, streams).score) if hypotheses
-              else 0.0 for n in range(1, 5)}
-    scores["exact_match"] = float(np.mean([h in refs for h, refs in zip(hypotheses, references, strict=True)])) \
-        if hypotheses else 0.0
-    return scores
-
-
-class ValidationCaptions(keras.callbacks.Callback):
-    """At each epoch end, caption a fixed validation subset and log ``val_bleu1``..``val_bleu4`` and
-    ``val_exact_match``: objectives that early stopping and the tuner read after it."""
-
-    def __init__(self, preprocessor, inputs: dict[str, np.ndarray], references: list, batch_size: int):
-        super().__init__()
-        self.preprocessor, self.inputs, self.references = preprocessor, inputs, references
-        self.batch_size, self.captioner = batch_size, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None or not self.references:
-            return
-        if self.captioner is None:
-            self.captioner = make_captioner(self.model, self.preprocessor)
-        hypotheses = caption_arrays(self.model, self.preprocessor, self.inputs, self.batch_size,
-                                    captioner=self.captioner)
-        logs.update({f"val_{k}": v for k, v in caption_scores(hypotheses, self.references).items()})
 
 
 # ---------------------------------------------------------------------------
@@ -472,7 +429,7 @@ class CaptioningTask(Task):
     kind = "one-to-many"
     description = "Image captioning: one image in, a caption (a word sequence) out."
     input_description = "images: uint8 [H, W, 3] arrays or JPEG/PNG files (encoded bytes in the export)"
-    output_description = "caption strings, decoded in the graph (greedy or beam search)"
+    output_description = "caption strings, decoded in the graph (greedy, beam search or sampling)"
     metrics = ("bleu1", "bleu2", "bleu3", "bleu4", "exact_match", "token_accuracy", "loss")
     objective = "val_bleu4"
     objectives: ClassVar[dict[str, str]] = {"val_bleu4": "max", "val_bleu1": "max", "val_exact_match": "max",
@@ -489,7 +446,7 @@ class CaptioningTask(Task):
     smoke_data = "builtin:shapes,n=200"
     sample_inputs: ClassVar[tuple] = ()  # images: made from the smoke data (see samples)
     input_name = "IMAGE_FILE"
-    predict_options: ClassVar[dict[str, str]] = {"beam_width": "beam search width (1: greedy)"}
+    predict_options: ClassVar[dict[str, str]] = dict(generation.DECODING_OPTIONS)
     export_options: ClassVar[dict[str, str]] = {"beam_width": "width of the caption_beam endpoint (default 4)"}
 
     file_options: ClassVar[dict[str, str]] = {
@@ -562,7 +519,11 @@ class CaptioningTask(Task):
         if not subset:
             return []
         inputs = self._image_inputs(model, preprocessor, [image for image, _ in subset], "validation")
-        return [ValidationCaptions(preprocessor, inputs, [list(refs) for _, refs in subset], batch_size)]
+        references = [list(refs) for _, refs in subset]
+        captioner = make_captioner(model, preprocessor)
+        return [generation.DecodedMetrics(
+            lambda m: caption_arrays(m, preprocessor, inputs, batch_size, captioner=captioner),
+            lambda hypotheses: caption_scores(hypotheses, references))]
 
     def evaluate(self, model, preprocessor, examples: Sequence[Example], batch_size: int, where: str
                  ) -> dict[str, float]:
@@ -583,12 +544,12 @@ class CaptioningTask(Task):
                 raise DataError(f"image file not found: {value}")
         return list(values)
 
-    def predict_outputs(self, model, preprocessor, inputs: Sequence, batch_size: int,
-                        beam_width: int = 1) -> dict[str, Any]:
-        if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-            raise HyperparameterError(f"beam_width must be a positive integer, got {beam_width!r}")
+    def predict_outputs(self, model, preprocessor, inputs: Sequence, batch_size: int, **options
+                        ) -> dict[str, Any]:
+        """Options: ``beam_width``, or ``temperature``, ``top_k`` and ``seed`` (``zoo.generation``)."""
+        sampler = generation.sampler_from_options(**options)
         images = {"image": preprocessor.images(list(inputs), "input")}
-        return {"caption": caption_arrays(model, preprocessor, images, batch_size, beam_width)}
+        return {"caption": caption_arrays(model, preprocessor, images, batch_size, sampler=sampler)}
 
     def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
         captions = [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in outputs["caption"]]
@@ -619,6 +580,7 @@ class CaptioningTask(Task):
             tokens = captioner({"image": pixels(images)})
             return {"caption": tokenizer.tf_decode(tokens), "token_ids": tokens}
 
+
         spec = [tf.TensorSpec([None], tf.string, name="images")]
         endpoints = {
             "serve": Endpoint(lambda i: run(greedy, i), spec, "images: string [batch] (encoded JPEG/PNG bytes) -> "
@@ -627,6 +589,11 @@ class CaptioningTask(Task):
             "caption": Endpoint(lambda i: run(greedy, i), spec, "the same as serve: greedy decoding"),
             "caption_beam": Endpoint(lambda i: run(beam, i), spec,
                                      f"images -> caption, token_ids (beam search, width {beam_width})"),
+            "caption_sample": Endpoint(generation.sampling_endpoint(run, model, tokenizer,
+                                                                    preprocessor.caption_length),
+                                       [*spec, *generation.sampling_signature()],
+                                       "images, temperature: float32 [] (0: greedy), top_k: int32 [] (0: all), "
+                                       "seed: int32 [] -> caption, token_ids (seeded sampling)"),
             "pixels": Endpoint(lambda i: {"pixels": pixels(i)}, spec,
                                f"images -> pixels: float32 [batch, {size}, {size}, 3] in [0, 1], as the model sees "
                                "them"),
@@ -635,20 +602,12 @@ class CaptioningTask(Task):
                     "end_id": tokenizer.end_id, "caption_length": preprocessor.caption_length}
         return Serving(endpoints, tokenizer.tf_resources(), metadata)
 
-    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, beam_width: int = 1
-                       ) -> dict[str, Any]:
+    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, **options) -> dict[str, Any]:
         import tensorflow as tf
 
         encoded = [image_bytes(image) for image in inputs]
-        if beam_width == 1:
-            out = loaded.caption(tf.constant(encoded))
-        elif meta and beam_width == meta.get("beam_width"):
-            out = loaded.caption_beam(tf.constant(encoded))
-        else:
-            available = meta.get("beam_width") if meta else "?"
-            raise HyperparameterError(f"this export decodes with beam width 1 (caption) or {available} "
-                                      f"(caption_beam), not {beam_width}; export again with --beam-width "
-                                      f"{beam_width}")
+        out = generation.call_exported(loaded, tf.constant(encoded), meta, "caption", "caption_beam",
+                                       "caption_sample", **options)
         return {"caption": [c.decode("utf-8") for c in out["caption"].numpy()]}
 
 

@@ -3,8 +3,9 @@
 Many-to-many and aligned: one output per input step. Entries ``lstm`` and ``gru``: an
 embedding, a stack of fused recurrent layers (cuDNN-eligible) and a softmax over the
 vocabulary. Generation runs the same layers' cells one step at a time
-(:meth:`LanguageModel.decode_step`) in one compiled loop (:func:`zoo.decoding.sample_search`);
-a test checks that step-by-step logits equal the fused ones.
+(:meth:`LanguageModel.decode_step`) in one compiled loop (:func:`zoo.decoding.make_generate`, with
+any sampler: greedy, beam search, seeded sampling); a test checks that step-by-step logits equal the
+fused ones.
 
 Preprocessing: word tokens (:class:`zoo.text.ReversibleTokenizer`, case and punctuation kept,
 so generated text reads back) or characters (:class:`CharacterTokenizer`). A document is
@@ -18,8 +19,9 @@ exactly over all batches), ``token_accuracy`` (next-token argmax) and ``loss`` (
 log-likelihood, ``ln perplexity``). ``val_perplexity`` (min) drives early stopping and tuning.
 
 Generation: a prompt is encoded as ``[START] tokens``; all but its last token are fed through the
-cells to make the state, and sampling continues from the last one (``temperature``, ``top_k``,
-``seed``; temperature 0 is greedy). The export's ``generate`` signature does the same in the graph.
+cells to make the state, and decoding continues from the last one: greedy (the default), sampling
+(``temperature``, ``top_k``, ``seed``; temperature 0 is greedy) or beam search (``beam_width``). The
+export's ``generate`` signature samples the same way in the graph.
 
 Transfer (Dai & Le 2015): :func:`copy_pretrained` initialises a sentiment model's embedding and
 recurrent layers from a trained language model (``--set pretrained=LM_RUN``).
@@ -41,16 +43,16 @@ from keras import layers, ops
 from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
-from ..decoding import MAX_SEED, sample_search, token_log_prior
+from ..decoding import Sampler, TopKSampler, generate_ids, get_sampler, make_generate, model_generate, token_log_prior
 from ..errors import DataError, HyperparameterError, RunDirError
 from ..folders import read_settings, write_settings
+from ..generation import DECODING_OPTIONS, check_decoding_options, sampler_from_options, sampling_checks
 from ..recurrent import optimizer
 from ..text import END, OOV, PAD, SPACE_MARK, START, ReversibleTokenizer, _normalize, _reversible_patterns
 from . import Endpoint, FitData, Serving, Task, register_task
 
 PROMPT_LENGTH = 512       # prompt tokens kept (the first ones)
 MAX_GENERATE = 10_000     # the most tokens one generation may produce
-MAX_TEMPERATURE = 100.0
 CHAR_FORMAT = 1
 
 
@@ -389,55 +391,42 @@ class LanguageModel(keras.Model):
 # Generation
 # ---------------------------------------------------------------------------
 
-def check_generation(max_length: Any = None, temperature: Any = None, top_k: Any = None, seed: Any = None) -> None:
+def check_generation(max_length: Any = None, temperature: Any = None, top_k: Any = None, seed: Any = None,
+                     beam_width: Any = None) -> None:
     """Bad values name the option (and its command-line flag) and what it allows."""
-    def integer(value) -> bool:
-        return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-    problem = None
-    if max_length is not None and not (integer(max_length) and 1 <= max_length <= MAX_GENERATE):
-        problem = f"max_length (--max-length) must be an integer from 1 to {MAX_GENERATE}, got {max_length!r}"
-    elif temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float)
-                                      or not 0 <= temperature <= MAX_TEMPERATURE):
-        problem = (f"temperature (--temperature) must be a number from 0 to {MAX_TEMPERATURE:g} (0: greedy), "
-                   f"got {temperature!r}")
-    elif top_k is not None and not (integer(top_k) and top_k >= 0):
-        problem = f"top_k (--top-k) must be an integer >= 0 (0: the whole vocabulary), got {top_k!r}"
-    elif seed is not None and not (integer(seed) and 0 <= seed <= MAX_SEED):
-        problem = f"seed (--seed) must be an integer from 0 to {MAX_SEED}, got {seed!r}"
-    if problem:
-        raise HyperparameterError(problem)
+    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int | np.integer)
+                                   or not 1 <= max_length <= MAX_GENERATE):
+        raise HyperparameterError(f"max_length (--max-length) must be an integer from 1 to {MAX_GENERATE}, "
+                                  f"got {max_length!r}")
+    check_decoding_options(beam_width, temperature, top_k, seed)
 
 
-def make_generator(model: LanguageModel, preprocessor: LanguageModelPreprocessor):
-    """``(prompt_ids, max_length, temperature, top_k, seed) -> generated ids [batch, max_length]`` in one
-    compiled loop (a traced graph per ``max_length`` on TensorFlow)."""
-    end = preprocessor.tokenizer.end_id
-
-    def generate(prompt_ids, max_length, temperature, top_k, seed):
-        state, last = model.prime(prompt_ids)
-        return sample_search(model.decode_step, state, last, end, max_length, temperature, top_k, seed)
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        compiled = tf.function(generate, reduce_retracing=True)  # max_length (a Python int) fixes the shapes
-        return lambda ids, n, t, k, s: compiled(ids, n, tf.constant(t, tf.float32), tf.constant(k, tf.int32),
-                                                tf.constant(s, tf.int32))
-    return generate
+def make_generator(model: LanguageModel, preprocessor: LanguageModelPreprocessor, max_length: int,
+                   sampler: Sampler | None = None):
+    """``prompt_ids -> generated ids [batch, max_length]`` in one compiled loop
+    (:func:`zoo.decoding.make_generate`) by ``sampler`` (default: greedy): the prompt but its last token
+    makes the state (:meth:`LanguageModel.prime`), decoding starts from that token. One trace serves
+    every batch size and prompt length; made once per model and setting (:func:`zoo.decoding.model_generate`)."""
+    end, sampler = preprocessor.tokenizer.end_id, get_sampler(sampler or "greedy")
+    return model_generate(model, ("generate", end, max_length, sampler), lambda m:
+                          make_generate(lambda ids: m.prime(ids), lambda tokens, state: m.decode_step(tokens, state),
+                                        end, max_length, sampler, open_axes=(0, 1)))
 
 
 def generate_texts(model, preprocessor, prompts: Sequence[str], batch_size: int, max_length: int,
-                   temperature: float = 0.0, top_k: int = 0, seed: int = 0, generator=None) -> list[tuple[str, str]]:
-    """``(continuation, full text)`` for each prompt, batch by batch (rows keep their batch index)."""
-    generator = generator or make_generator(model, preprocessor)
+                   temperature: float = 0.0, top_k: int = 0, seed: int = 0, generator=None,
+                   sampler: Sampler | None = None) -> list[tuple[str, str]]:
+    """``(continuation, full text)`` for each prompt, batch by batch (rows keep their batch index), by
+    ``generator``, or one made by :func:`make_generator` with ``sampler`` (default: sampling with
+    ``temperature``, ``top_k`` and ``seed``; temperature 0 is greedy)."""
+    generator = generator or make_generator(model, preprocessor, max_length,
+                                            sampler or TopKSampler(temperature, top_k, seed))
     ids = preprocessor.encode_prompts(prompts)
     out = []
     for start in range(0, len(prompts), batch_size):
         rows = ids[start:start + batch_size]
         longest = -(-int((rows != 0).sum(axis=1).max()) // 8) * 8  # few distinct shapes, few traces
-        generated = np.asarray(generator(ops.convert_to_tensor(rows[:, :longest]), max_length, temperature,
-                                         top_k, seed))
+        generated = np.asarray(generator(ops.convert_to_tensor(rows[:, :longest])))
         out.extend(preprocessor.join(p, g) for p, g in zip(prompts[start:start + batch_size], generated, strict=True))
     return out
 
@@ -469,9 +458,7 @@ class LanguageModelTask(Task):
     input_name = "PROMPT"
     predict_options: ClassVar[dict[str, str]] = {
         "max_length": f"tokens to generate, 1 to {MAX_GENERATE} (default: the training window)",
-        "temperature": f"0 (greedy, the default) to {MAX_TEMPERATURE:g}",
-        "top_k": "sample from the k most likely tokens (0: all)",
-        "seed": f"0 to {MAX_SEED}: the same seed gives the same text"}
+        **DECODING_OPTIONS}
     export_options: ClassVar[dict[str, str]] = {}
 
     def declare_preprocessing(self, hp) -> None:
@@ -514,7 +501,7 @@ class LanguageModelTask(Task):
                 "loss": math.log(float(logs["perplexity"])), "tokens": tokens, "examples": len(examples)}
 
     def _options(self, window: int, options: dict[str, Any]) -> dict[str, Any]:
-        values = {"max_length": window, "temperature": 0.0, "top_k": 0, "seed": 0,
+        values = {"max_length": window, "temperature": 0.0, "top_k": 0, "seed": 0, "beam_width": 1,
                   **{k: v for k, v in options.items() if v is not None}}
         check_generation(**values)
         values["temperature"] = float(values["temperature"])
@@ -526,8 +513,8 @@ class LanguageModelTask(Task):
         if bad:
             raise DataError(f"input {bad[0]} is {type(inputs[bad[0]]).__name__}, not a string")
         o = self._options(preprocessor.window, options)
-        pairs = generate_texts(model, preprocessor, list(inputs), batch_size, o["max_length"], o["temperature"],
-                               o["top_k"], o["seed"])
+        sampler = sampler_from_options(o["beam_width"], o["temperature"], o["top_k"], o["seed"])
+        pairs = generate_texts(model, preprocessor, list(inputs), batch_size, o["max_length"], sampler=sampler)
         return {"continuation": [c for c, _ in pairs], "text": [t for _, t in pairs]}
 
     def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
@@ -549,16 +536,15 @@ class LanguageModelTask(Task):
             ids = tok.tf_encode(prompts, PROMPT_LENGTH + 1, add_start=True)
             longest = tf.maximum(1, tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)))
             state, last = model.prime(ids[:, :longest])
-            tokens = sample_search(model.decode_step, state, last, tok.end_id, max_length, temperature, top_k, seed)
+            tokens = generate_ids(model.decode_step, state, last, tok.end_id, max_length,
+                                  TopKSampler(temperature, top_k, seed))
             continuation, text = preprocessor.tf_join(prompts, tokens)
             return {"text": text, "continuation": continuation, "token_ids": tokens}
 
         def generate(prompts, max_length, temperature, top_k, seed):
             checks = [tf.debugging.assert_greater_equal(max_length, 1, message="max_length must be >= 1"),
                       tf.debugging.assert_less_equal(max_length, MAX_GENERATE, message="max_length too large"),
-                      tf.debugging.assert_greater_equal(temperature, 0.0, message="temperature must be >= 0"),
-                      tf.debugging.assert_greater_equal(top_k, 0, message="top_k must be >= 0"),
-                      tf.debugging.assert_greater_equal(seed, 0, message="seed must be >= 0")]
+                      *sampling_checks(temperature, top_k, seed)]
             with tf.control_dependencies(checks):
                 return run(prompts, max_length, temperature, top_k, seed)
 
@@ -591,6 +577,9 @@ class LanguageModelTask(Task):
         import tensorflow as tf
 
         o = self._options((meta or {}).get("window", 64), options)
+        if o["beam_width"] > 1:
+            raise HyperparameterError("beam_width (--beam-width): an export samples or decodes greedily; "
+                                      "beam search runs with the run directory")
         out = loaded.generate(tf.constant(list(inputs), tf.string), tf.constant(o["max_length"], tf.int32),
                               tf.constant(o["temperature"], tf.float32), tf.constant(o["top_k"], tf.int32),
                               tf.constant(o["seed"], tf.int32))

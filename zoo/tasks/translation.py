@@ -11,7 +11,8 @@ cuDNN-eligible); decoding runs the same layers' cells one step at a time
 (:meth:`Seq2Seq.decode_step`) inside one compiled loop (``zoo.decoding``). Attention
 reads the decoder's outputs (no input feeding), which is what keeps training on
 the fused layers; a test checks that step-by-step logits equal the fused ones.
-Validation and test metrics come from free-running decoding, never teacher forcing.
+Validation and test metrics come from free-running decoding, never teacher forcing. Every
+sampler of :mod:`zoo.decoding` decodes: greedy (the default), beam search and seeded sampling.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from .. import generation
 from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
-from ..decoding import beam_search, compiled, greedy_search, token_log_prior
+from ..decoding import BeamSampler, Sampler, TopKSampler, token_log_prior
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
+from ..metrics import normalize_text as normalize
+from ..metrics import translation_scores
 from ..recurrent import optimizer
 from ..text import ReversibleTokenizer
 from . import Endpoint, FitData, Serving, Task, register_task
@@ -236,31 +240,26 @@ class Seq2Seq(keras.Model):
 # ---------------------------------------------------------------------------
 
 def make_translator(model: Seq2Seq, preprocessor: TranslationPreprocessor, beam_width: int = 1,
-                    length_penalty: float = 0.6):
-    """A function ``source_ids -> target ids [batch, target_length]`` decoding in one compiled loop."""
-    target = preprocessor.target
-    max_length = preprocessor.target_length
-
-    def translate(source_ids):
-        state = model.initial_decoding_state(source_ids)
-        if beam_width == 1:
-            return greedy_search(model.decode_step, state, target.start_id, target.end_id, max_length)
-        tokens, _ = beam_search(model.decode_step, state, target.start_id, target.end_id, max_length,
-                                beam_width=beam_width, length_penalty=length_penalty)
-        return tokens
-
-    return compiled(translate)
+                    length_penalty: float = generation.LENGTH_PENALTY, sampler: Sampler | None = None):
+    """A function ``source_ids -> target ids [batch, target_length]`` decoding in one compiled loop
+    (:func:`zoo.decoding.make_generate`), by ``sampler`` (default: beam search of ``beam_width``,
+    greedy for 1). One trace serves every batch size and source length; made once per model and
+    setting (:func:`zoo.decoding.model_generate`)."""
+    return generation.encoder_decoder_generate(model, preprocessor.target, preprocessor.target_length,
+                                               sampler or BeamSampler(beam_width, length_penalty), open_axes=(0, 1))
 
 
 def translate_texts(model, preprocessor, texts: Sequence[str], batch_size: int, beam_width: int = 1,
-                    translator=None) -> list[str]:
-    """Free-running translations of raw source texts, batch by batch (sources sorted by length)."""
+                    translator=None, sampler: Sampler | None = None) -> list[str]:
+    """Free-running translations of raw source texts, batch by batch (sources sorted by length), by
+    ``translator`` or one made by :func:`make_translator` (``sampler``, else ``beam_width``)."""
     if not texts:
         return []
-    translator = translator or make_translator(model, preprocessor, beam_width)
+    translator = translator or make_translator(model, preprocessor, beam_width, sampler=sampler)
     ids = preprocessor.encode_sources(texts)
     lengths = np.maximum(1, (ids != 0).sum(axis=1))
-    order = np.argsort(lengths, kind="stable")
+    # Sorted by length, batches pad less; a sampled row keeps its place (its noise follows its row).
+    order = np.arange(len(texts)) if isinstance(sampler, TopKSampler) else np.argsort(lengths, kind="stable")
     out: list[str] = [""] * len(texts)
     for start in range(0, len(texts), batch_size):
         rows = order[start:start + batch_size]
@@ -270,43 +269,6 @@ def translate_texts(model, preprocessor, texts: Sequence[str], batch_size: int, 
         for row, text in zip(rows, decoded, strict=True):
             out[row] = text
     return out
-
-
-def normalize(text: str) -> str:
-    """A reference as the detokenizer writes text: whitespace runs collapsed, ends stripped."""
-    return " ".join(text.split())
-
-
-def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """Corpus BLEU and chrF (sacrebleu, 0-100) and exact match (0-1)."""
-    import sacrebleu
-
-    refs = [list(references)]
-    return {"bleu": float(sacrebleu.corpus_bleu(list(hypotheses), refs).score),
-            "chrf": float(sacrebleu.corpus_chrf(list(hypotheses), refs).score),
-            "exact_match": float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)]))
-            if references else 0.0}
-
-
-class ValidationBleu(keras.callbacks.Callback):
-    """At each epoch end, decode a fixed validation subset and log ``val_bleu``, ``val_chrf`` and
-    ``val_exact_match``: objectives that early stopping and the tuner read after it."""
-
-    def __init__(self, preprocessor, examples: Sequence[Example], batch_size: int):
-        super().__init__()
-        self.preprocessor, self.batch_size = preprocessor, batch_size
-        self.examples = list(examples)[:VALIDATION_DECODE_LIMIT]
-        self.translator = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None or not self.examples:
-            return
-        if self.translator is None:
-            self.translator = make_translator(self.model, self.preprocessor)
-        hypotheses = translate_texts(self.model, self.preprocessor, [s for s, _ in self.examples],
-                                     self.batch_size, translator=self.translator)
-        scores = translation_scores(hypotheses, [normalize(t) for _, t in self.examples])
-        logs.update({f"val_{k}": v for k, v in scores.items()})
 
 
 # ---------------------------------------------------------------------------
@@ -338,7 +300,7 @@ class TranslationTask(Task):
     sample_inputs = ("March 3, 2021", "the third of march in the year two thousand and twenty one",
                      "3.3.21", "", "completely unknown words here")
     input_name = "SOURCE"
-    predict_options: ClassVar[dict[str, str]] = {"beam_width": "beam search width (1: greedy)"}
+    predict_options: ClassVar[dict[str, str]] = dict(generation.DECODING_OPTIONS)
     export_options: ClassVar[dict[str, str]] = {"beam_width": "width of the translate_beam endpoint (default 4)"}
 
     def declare_preprocessing(self, hp) -> None:
@@ -389,7 +351,15 @@ class TranslationTask(Task):
                               training=training, seed=seed, epoch=epoch)
 
     def callbacks(self, model, preprocessor, validation: Sequence[Example], batch_size: int) -> list:
-        return [ValidationBleu(preprocessor, validation, batch_size)]
+        """``val_bleu``, ``val_chrf`` and ``val_exact_match`` of a fixed validation subset, greedy decoding."""
+        examples = list(validation)[:VALIDATION_DECODE_LIMIT]
+        if not examples:
+            return []
+        sources, references = [s for s, _ in examples], [normalize(t) for _, t in examples]
+        translator = make_translator(model, preprocessor)
+        return [generation.DecodedMetrics(
+            lambda m: translate_texts(m, preprocessor, sources, batch_size, translator=translator),
+            lambda hypotheses: translation_scores(hypotheses, references))]
 
     def evaluate(self, model, preprocessor, examples: Sequence[Example], batch_size: int, where: str
                  ) -> dict[str, float]:
@@ -402,14 +372,14 @@ class TranslationTask(Task):
         return {**scores, "token_accuracy": float(logs["token_accuracy"]), "loss": float(logs["loss"]),
                 "examples": len(examples)}
 
-    def predict_outputs(self, model, preprocessor, inputs: Sequence[str], batch_size: int,
-                        beam_width: int = 1) -> dict[str, Any]:
+    def predict_outputs(self, model, preprocessor, inputs: Sequence[str], batch_size: int, **options
+                        ) -> dict[str, Any]:
+        """Options: ``beam_width``, or ``temperature``, ``top_k`` and ``seed`` (``zoo.generation``)."""
         bad = [i for i, text in enumerate(inputs) if not isinstance(text, str)]
         if bad:
             raise DataError(f"input {bad[0]} is {type(inputs[bad[0]]).__name__}, not a string")
-        if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-            raise HyperparameterError(f"beam_width must be a positive integer, got {beam_width!r}")
-        return {"translation": translate_texts(model, preprocessor, list(inputs), batch_size, beam_width)}
+        sampler = generation.sampler_from_options(**options)
+        return {"translation": translate_texts(model, preprocessor, list(inputs), batch_size, sampler=sampler)}
 
     def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
         translations = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in outputs["translation"]]
@@ -435,6 +405,7 @@ class TranslationTask(Task):
             tokens = translator(ids[:, :longest])
             return {"translation": target.tf_decode(tokens), "token_ids": tokens}
 
+
         def decode_step(tokens, *states):
             logits, new = model.decode_step(tokens, tuple(states))
             return {"logits": logits, **{f"state_{i}": s for i, s in enumerate(new)}}
@@ -456,6 +427,11 @@ class TranslationTask(Task):
             "translate": Endpoint(lambda t: run(greedy, t), texts, "the same as serve: greedy decoding"),
             "translate_beam": Endpoint(lambda t: run(beam, t), texts,
                                        f"texts -> translation, token_ids (beam search, width {beam_width})"),
+            "translate_sample": Endpoint(generation.sampling_endpoint(run, model, target,
+                                                                      preprocessor.target_length),
+                                         [*texts, *generation.sampling_signature()],
+                                         "texts, temperature: float32 [] (0: greedy), top_k: int32 [] (0: all), "
+                                         "seed: int32 [] -> translation, token_ids (seeded sampling)"),
             "encode": Endpoint(encode, texts, "texts -> source_ids: int32 [batch, source_length]"),
             "initial_state": Endpoint(initial_state, texts, "texts -> state_0, state_1, ...: the decoder's "
                                                             "initial state (recurrent states, then attention memory)"),
@@ -467,19 +443,11 @@ class TranslationTask(Task):
                     "source_length": preprocessor.source_length, "target_length": preprocessor.target_length}
         return Serving(endpoints, source.tf_resources() + target.tf_resources(), metadata)
 
-    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, beam_width: int = 1
-                       ) -> dict[str, Any]:
+    def serve_exported(self, loaded, inputs: Sequence, meta: dict | None = None, **options) -> dict[str, Any]:
         import tensorflow as tf
 
-        if beam_width == 1:
-            out = loaded.translate(tf.constant(list(inputs)))
-        elif meta and beam_width == meta.get("beam_width"):
-            out = loaded.translate_beam(tf.constant(list(inputs)))
-        else:
-            available = meta.get("beam_width") if meta else "?"
-            raise HyperparameterError(f"this export decodes with beam width 1 (translate) or {available} "
-                                      f"(translate_beam), not {beam_width}; export again with --beam-width "
-                                      f"{beam_width}")
+        out = generation.call_exported(loaded, tf.constant(list(inputs)), meta, "translate", "translate_beam",
+                                       "translate_sample", **options)
         return {"translation": [t.decode("utf-8") for t in out["translation"].numpy()]}
 
 
