@@ -101,45 +101,73 @@ def run_gru(p, x, mask, h0, reverse: bool = False):
     return jnp.swapaxes(outs, 0, 1), h
 
 
-def logits_fn(params, source_ids, decoder_ids, feed_context: bool, hidden: bool = False):
-    import jax
+def encode(params, source_ids):
+    """Encoder outputs ``[B, S, 2 units]``, their attention keys, the decoder's first state, the source mask."""
     import jax.numpy as jnp
 
     source_mask = source_ids != 0
-    target_mask = decoder_ids != 0
-    batch = source_ids.shape[0]
-    units = params["bridge"]["W"].shape[1]
+    zeros = jnp.zeros((source_ids.shape[0], params["bridge"]["W"].shape[1]))
     x = params["source_embedding"][source_ids]
-    zeros = jnp.zeros((batch, units))
     fwd, fwd_last = run_gru(params["forward"], x, source_mask, zeros)
     bwd, bwd_first = run_gru(params["backward"], x, source_mask, zeros, reverse=True)
     memory = jnp.concatenate([fwd, bwd], axis=-1)
     s0 = jnp.tanh(jnp.concatenate([fwd_last, bwd_first], axis=-1) @ params["bridge"]["W"] + params["bridge"]["b"])
-    keys = memory @ params["key"]["W"] + params["key"]["b"]
+    return memory, memory @ params["key"]["W"] + params["key"]["b"], s0, source_mask
 
-    def attend(s):
-        scores = jnp.tanh((s @ params["query"])[:, None, :] + keys) @ params["v"]
-        scores = jnp.where(source_mask, scores, -1e9)
-        weights = jax.nn.softmax(scores, axis=-1)
-        return jnp.einsum("bs,bsd->bd", weights, memory)
 
-    y = params["target_embedding"][decoder_ids]
+def decoder_step(params, s, context, yt, memory, keys, source_mask, feed_context: bool):
+    """One decoder step from the previous token's embedding ``yt``: new state, new context, combine output."""
+    import jax
+    import jax.numpy as jnp
+
+    s = gru_step(params["decoder"], jnp.concatenate([yt, context], axis=-1) if feed_context else yt, s)
+    scores = jnp.where(source_mask, jnp.tanh((s @ params["query"])[:, None, :] + keys) @ params["v"], -1e9)
+    context = jnp.einsum("bs,bsd->bd", jax.nn.softmax(scores, axis=-1), memory)
+    out = jnp.tanh(jnp.concatenate([s, context], axis=-1) @ params["combine"]["W"] + params["combine"]["b"])
+    return s, context, out
+
+
+def logits_fn(params, source_ids, decoder_ids, feed_context: bool, hidden: bool = False):
+    """Teacher-forced logits ``[B, T, V]`` (or the combine layer's activations, ``hidden``)."""
+    import jax
+    import jax.numpy as jnp
+
+    memory, keys, s0, source_mask = encode(params, source_ids)
 
     def step(carry, inputs):
         s, context = carry
         yt, mt = inputs
-        gru_in = jnp.concatenate([yt, context], axis=-1) if feed_context else yt
-        new = jnp.where(mt[:, None], gru_step(params["decoder"], gru_in, s), s)
-        context = attend(new)
-        out = jnp.tanh(jnp.concatenate([new, context], axis=-1) @ params["combine"]["W"] + params["combine"]["b"])
-        return (new, context), out
+        new, new_context, out = decoder_step(params, s, context, yt, memory, keys, source_mask, feed_context)
+        # A padded target step keeps the state (its loss weight is 0 anyway).
+        return (jnp.where(mt[:, None], new, s), jnp.where(mt[:, None], new_context, context)), out
 
-    _, outs = jax.lax.scan(step, (s0, jnp.zeros((batch, memory.shape[-1]))),
-                           (jnp.swapaxes(y, 0, 1), jnp.swapaxes(target_mask, 0, 1)))
+    y = params["target_embedding"][decoder_ids]
+    _, outs = jax.lax.scan(step, (s0, jnp.zeros((source_ids.shape[0], memory.shape[-1]))),
+                           (jnp.swapaxes(y, 0, 1), jnp.swapaxes(decoder_ids != 0, 0, 1)))
     outs = jnp.swapaxes(outs, 0, 1)
     if hidden:  # the combine layer's activations, for the saturation measurement
         return outs
     return outs @ params["logits"]["W"] + params["logits"]["b"]
+
+
+def greedy_decode(params, source_ids, max_length: int, start_id: int, feed_context: bool):
+    """Greedy decoding of a batch: ``[batch, max_length]`` ids (the caller cuts each row at its end token)."""
+    import jax
+    import jax.numpy as jnp
+
+    memory, keys, s0, source_mask = encode(params, source_ids)
+
+    def step(carry, _):
+        s, context, tokens = carry
+        s, context, out = decoder_step(params, s, context, params["target_embedding"][tokens], memory, keys,
+                                       source_mask, feed_context)
+        tokens = jnp.argmax(out @ params["logits"]["W"] + params["logits"]["b"], axis=-1).astype(jnp.int32)
+        return (s, context, tokens), tokens
+
+    start = jnp.full((source_ids.shape[0],), start_id, jnp.int32)
+    _, ids = jax.lax.scan(step, (s0, jnp.zeros((source_ids.shape[0], memory.shape[-1])), start), None,
+                          length=max_length)
+    return jnp.swapaxes(ids, 0, 1)
 
 
 def make_train_step(feed_context: bool, learning_rate: float, clipnorm: float):
@@ -184,6 +212,10 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="a translation data spec, e.g. tsv:data/quran_en_fr_30.tsv")
     parser.add_argument("--entry", default="translation/gru_attention")
     parser.add_argument("--updates", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train the reference this many epochs instead of --updates, decoding the first 512 "
+                             "validation sources greedily after each for validation BLEU and chrF (as the zoo's "
+                             "val_bleu); the zoo's run is left to experiments/translation_results.py")
     parser.add_argument("--every", type=int, default=100, help="record the mean loss of each this many updates")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the entry's")
@@ -238,16 +270,39 @@ def main() -> None:
                     return
             b.next_epoch()
 
-    def curve(train_one) -> dict:
-        losses, started, points = [], time.perf_counter(), []
+    steps_per_epoch = -(-len(splits.train) // args.batch_size)
+    if args.epochs:
+        args.updates, args.skip_zoo = args.epochs * steps_per_epoch, True
+    validation = list(splits.validation)[:512]
+
+    def validation_scores() -> dict:
+        from zoo.metrics import normalize_text, translation_scores
+
+        jit_decode = jax.jit(greedy_decode, static_argnums=(2, 3, 4))
+        hypotheses = []
+        for start in range(0, len(validation), 256):
+            ids = preprocessor.encode_sources([s for s, _ in validation[start:start + 256]])
+            out = np.asarray(jit_decode(state["params"], ids, preprocessor.target_length,
+                                        preprocessor.target.start_id, args.feed_context))
+            hypotheses.extend(preprocessor.decode(out))
+        scores = translation_scores(hypotheses, [normalize_text(t) for _, t in validation])
+        return {"val_bleu": round(scores["bleu"], 2), "val_chrf": round(scores["chrf"], 2)}
+
+    def curve(train_one, decode: bool = False) -> dict:
+        losses, started, points, epochs = [], time.perf_counter(), [], []
         for xb, yb, wb in batches():
             losses.append(float(train_one(xb, yb, wb)))
+            if decode and len(losses) % steps_per_epoch == 0:
+                epochs.append({"epoch": len(epochs) + 1, "loss": round(float(np.mean(losses[-steps_per_epoch:])), 4),
+                               "seconds": round(time.perf_counter() - started, 1), **validation_scores()})
+                print(epochs[-1], flush=True)
             if len(losses) % args.every == 0:
                 points.append({"updates": len(losses), "loss": round(float(np.mean(losses[-args.every:])), 4),
                                "seconds": round(time.perf_counter() - started, 1)})
                 print(points[-1], flush=True)
         return {"points": points, "seconds_per_100_updates": round(100 * (time.perf_counter() - started)
-                                                                     / max(1, len(losses)), 2)}
+                                                                     / max(1, len(losses)), 2),
+                **({"epochs": epochs} if decode else {})}
 
     emb = hp.get("target_embedding_dim", 64)
     units, attention_units = hp.get("units", 128), hp.get("attention_units", 128)
@@ -274,7 +329,7 @@ def main() -> None:
 
     print("reference", flush=True)
     saturated_at_start = saturated()
-    reference_curve = curve(reference_one)
+    reference_curve = curve(reference_one, decode=bool(args.epochs))
     result = {
         "what": "loss (mean of each window of updates) of a hand-written JAX attention encoder-decoder and of the "
                 "zoo's entry, trained on the same length-grouped batches in the same order",

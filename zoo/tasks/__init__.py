@@ -156,14 +156,15 @@ class Task:
         """Set weights that come from preprocessing (pretrained word vectors) on a freshly built
         model, before any training; raise a ZooError if the model does not fit them.
 
-        The base version starts a decoder's output layer (the layer named ``logits``) at the
+        The base version starts a decoder's output layer (:func:`zoo.decoder.logits_layer`) at the
         training targets' log-frequencies when the preprocessor has them (``output_prior``,
         computed by ``fit_preprocessor``; a loaded preprocessor has none, and needs none)."""
         prior = getattr(preprocessor, "output_prior", None)
         if prior is not None:
+            from ..decoder import logits_layer
             from ..decoding import start_logits_at_prior
 
-            start_logits_at_prior(model.get_layer("logits"), prior)
+            start_logits_at_prior(logits_layer(model), prior)
 
     def fit_data(self, preprocessor, examples: Sequence, where: str, *, batch_size: int,
                  training: bool, seed: int = 0, epoch: int = 0) -> FitData:

@@ -40,11 +40,11 @@ from .. import generation
 from .._registry import register_model
 from ..batching import SharedRows, length_batched
 from ..data import Splits
+from ..decoder import RecurrentDecoder, compile_next_token
 from ..decoding import BeamSampler, Sampler, token_log_prior
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
 from ..metrics import caption_scores
-from ..recurrent import optimizer
 from ..text import ReversibleTokenizer
 from . import Endpoint, FitData, Serving, Task, register_task
 
@@ -130,7 +130,10 @@ def _backbone(name: str, image_size: int, weights: str | None):
 
 @keras.saving.register_keras_serializable(package="zoo.captioning")
 class Captioner(keras.Model):
-    """An image encoder and an LSTM decoder; ``call`` trains with teacher forcing, ``decode_step`` decodes.
+    """An image encoder and an LSTM :class:`zoo.decoder.RecurrentDecoder`; ``call`` trains with teacher
+    forcing, ``decode_step`` decodes. The architecture says where the image enters: the decoder's
+    initial state (init-inject, and attention), its features before the logits (merge), its attention
+    memory (attention), nowhere (blind).
 
     Inputs of ``call``: ``{"image": float32 [batch, S, S, 3] in [0, 1], "decoder_ids": int32 [batch, T]}``
     (right-padded, starting with the start token); ``"features"`` (the frozen backbone's output)
@@ -176,14 +179,13 @@ class Captioner(keras.Model):
             self.backbone = _backbone(encoder, image_size, encoder_weights)
             module = getattr(keras.applications, BACKBONES[encoder][1])
             self.preprocess = module.preprocess_input
-        self.embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
-        self.decoder_layers = [layers.LSTM(units, return_sequences=True, return_state=True, name=f"decoder_lstm_{i}")
-                               for i in range(decoder_depth)]
-        self.dropout_layer = layers.Dropout(dropout, name="dropout")
+        self.decoder = RecurrentDecoder(vocab_size, cell="lstm", units=units, depth=decoder_depth,
+                                        embedding_dim=embedding_dim, dropout=dropout,
+                                        attention="additive" if architecture == "attention" else None,
+                                        attention_units=attention_units, name="decoder")
         self.image_vector = self.bridges = self.merge_dense = None
         self.image_hidden: list = []
-        self.position = self.memory_dense = self.attention_query = self.attention_key = None
-        self.attention_layer = self.attention_combine = None
+        self.position = self.memory_dense = None
         if architecture in ("init_inject", "merge"):
             # ReLU hidden layers, then a linear image embedding (as in Show and Tell): which shape is
             # leftmost, and what it is, is not a linear function of the feature grid.
@@ -198,13 +200,8 @@ class Captioner(keras.Model):
             self.merge_dense = layers.Dense(units, activation="relu", name="merge")
         if architecture == "attention":
             self.memory_dense = layers.Dense(units, activation="relu", name="memory")
-            self.attention_query = layers.Dense(attention_units, use_bias=False, name="attention_query")
-            self.attention_key = layers.Dense(attention_units, name="attention_key")
-            self.attention_layer = layers.AdditiveAttention(name="attention")
-            self.attention_combine = layers.Dense(units, activation="tanh", name="attention_combine")
             self.bridges = [layers.Dense(units, activation="tanh", name=f"bridge_{k}")
                             for k in range(2 * decoder_depth)]
-        self.output_logits = layers.Dense(vocab_size, name="logits")
 
     def get_config(self) -> dict[str, Any]:
         # The backbone's weights are saved with the model: a restored model never needs the file.
@@ -235,21 +232,21 @@ class Captioner(keras.Model):
         return x
 
     def _context(self, grid, training: bool = False) -> tuple:
-        """What the decoder reads of the image: ``(vector,)``, ``(memory, key)`` or ``()``."""
+        """What the decoder reads of the image: ``(vector,)``, ``(memory,)`` or ``()``. The image side
+        shares the decoder's dropout layer (one rate, one seed stream)."""
         if self.architecture in ("init_inject", "merge"):
             x = ops.reshape(grid, (ops.shape(grid)[0], -1))
             for layer in self.image_hidden:
-                x = self.dropout_layer(layer(x), training=training)
+                x = self.decoder.dropout_layer(layer(x), training=training)
             vector = self.image_norm(self.image_vector(x), training=training)
-            return (self.dropout_layer(vector, training=training),)
+            return (self.decoder.dropout_layer(vector, training=training),)
         if self.architecture == "attention":
             cells = grid.shape[1] * grid.shape[2]
             if self.position is None:
                 self.position = self.add_weight(shape=(cells, grid.shape[3]), initializer="zeros",
                                                 name="position_embedding")
             memory = ops.reshape(grid, (ops.shape(grid)[0], cells, grid.shape[3])) + self.position
-            memory = self.memory_dense(memory)
-            return memory, self.attention_key(memory)
+            return (self.memory_dense(memory),)
         return ()
 
     def _initial_states(self, context, batch) -> list:
@@ -259,7 +256,7 @@ class Captioner(keras.Model):
             source = ops.mean(context[0], axis=1)
         else:
             zeros = ops.zeros((batch, self.units))
-            return [zeros] * (2 * len(self.decoder_layers))
+            return [zeros] * (2 * self.decoder.depth)
         return [bridge(source) for bridge in self.bridges]
 
     def _grid(self, inputs, training: bool = False):
@@ -267,46 +264,37 @@ class Captioner(keras.Model):
             return inputs["features"]
         return self.encode_images(inputs["image"], training=training)
 
-    def _head(self, y, context, training: bool = False, return_attention: bool = False):
-        """Decoder outputs ``[batch, T, units]`` -> logits (and the attention scores when asked)."""
-        scores = None
-        if self.architecture == "merge":
-            vector = ops.repeat(ops.expand_dims(context[0], 1), ops.shape(y)[1], axis=1)
-            y = self.merge_dense(ops.concatenate([y, vector], axis=-1))
-        elif self.architecture == "attention":
-            memory, key = context
-            out = self.attention_layer([self.attention_query(y), memory, key], training=training,
-                                       return_attention_scores=return_attention)
-            context_vectors, scores = out if return_attention else (out, None)
-            y = self.attention_combine(ops.concatenate([y, context_vectors], axis=-1))
-        logits = self.output_logits(self.dropout_layer(y, training=training))
-        return (logits, scores) if return_attention else logits
+    def _merge(self, features, vector):
+        """Merge: the image vector joins the decoder's features (``[batch, T, units]`` or ``[batch, units]``)."""
+        if len(features.shape) == 3:
+            vector = ops.repeat(ops.expand_dims(vector, 1), ops.shape(features)[1], axis=1)
+        return self.merge_dense(ops.concatenate([features, vector], axis=-1))
 
-    def _decode_sequence(self, inputs, training: bool = False):
+    def _decode(self, inputs, training: bool = False, return_attention_scores: bool = False):
         decoder_ids = inputs["decoder_ids"]
-        batch = ops.shape(decoder_ids)[0]
         context = self._context(self._grid(inputs, training), training) if self.sees_image else ()
-        states = self._initial_states(context, batch)
-        y = self.dropout_layer(self.embedding(decoder_ids), training=training)
-        mask = ops.not_equal(decoder_ids, 0)
-        for i, layer in enumerate(self.decoder_layers):
-            y = layer(y, mask=mask, initial_state=states[2 * i:2 * i + 2], training=training)[0]
-        return y, context
+        states = self._initial_states(context, ops.shape(decoder_ids)[0])
+        if self.architecture == "attention":
+            return self.decoder(decoder_ids, initial_state=states, memory=context[0], training=training,
+                                return_attention_scores=return_attention_scores)
+        if self.architecture == "merge":
+            features = self.decoder(decoder_ids, initial_state=states, training=training, return_features=True)
+            return self.decoder.logits(self._merge(features, context[0]), training=training)
+        return self.decoder(decoder_ids, initial_state=states, training=training)
 
     def call(self, inputs, training: bool = False):
-        y, context = self._decode_sequence(inputs, training)
-        return self._head(y, context, training)
+        return self._decode(inputs, training)
 
     def attention_maps(self, inputs):
         """Attention over the image grid for every caption token: ``[batch, T, g * g]`` (attention only)."""
         if self.architecture != "attention":
             raise HyperparameterError(f"{self.name} has no attention ({self.architecture})")
-        y, context = self._decode_sequence(inputs)
-        return self._head(y, context, return_attention=True)[1]
+        return self._decode(inputs, return_attention_scores=True)[1]
 
     # -- step-by-step decoding (zoo.decoding's step-function contract) -----
     def initial_decoding_state(self, inputs) -> tuple:
-        """``(h_0, c_0, h_1, c_1, ..., *context)`` for a batch of images (or features)."""
+        """``(h_0, c_0, h_1, c_1, ...)``, then the attention memory, its key and mask (attention) or the
+        image vector (merge), for a batch of images (or features)."""
         if self.sees_image:
             grid = self._grid(inputs)
             context = self._context(grid)
@@ -314,20 +302,19 @@ class Captioner(keras.Model):
         else:
             batch, context = ops.shape(inputs.get("image", inputs.get("features")))[0], ()
         states = self._initial_states(context, batch)
-        if self.architecture == "init_inject":
-            context = ()  # the image has done its work in the initial state
-        return (*states, *context)
+        if self.architecture == "attention":
+            return self.decoder.initial_state(states, memory=context[0])
+        if self.architecture == "merge":
+            return (*states, context[0])
+        return tuple(states)  # init-inject: the image has done its work in the initial state
 
     def decode_step(self, tokens, state) -> tuple:
         """Next-token logits ``[batch, vocab]`` for the previous ``tokens`` ``[batch]``, and the new state."""
-        x = ops.take(self.embedding.embeddings, tokens, axis=0)
-        new_states = []
-        for i, layer in enumerate(self.decoder_layers):
-            x, layer_states = layer.cell(x, list(state[2 * i:2 * i + 2]))
-            new_states.extend(layer_states)
-        context = tuple(state[len(new_states):])
-        logits = self._head(x[:, None, :], context)[:, 0, :]
-        return logits, (*new_states, *context)
+        if self.architecture != "merge":
+            return self.decoder.step(tokens, state)
+        vector = state[-1]
+        features, new = self.decoder.step(tokens, state[:-1], return_features=True)
+        return self.decoder.logits(self._merge(features, vector)), (*new, vector)
 
 
 # ---------------------------------------------------------------------------
@@ -655,11 +642,7 @@ def _captioner(hp, problem, *, name: str, architecture: str) -> Captioner:
     model = Captioner(problem["vocab_size"], image_size=problem["image_size"], architecture=architecture,
                       name=name.replace("/", "_"), **values)
     model.build()
-    model.compile(optimizer=optimizer(hp),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                  reduction="mean_with_sample_weight"),
-                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
-    return model
+    return compile_next_token(model, hp)
 
 
 @register_model("captioning/show_and_tell")

@@ -43,11 +43,11 @@ from keras import layers, ops
 from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
+from ..decoder import RecurrentDecoder, compile_next_token
 from ..decoding import Sampler, TopKSampler, generate_ids, get_sampler, make_generate, model_generate, token_log_prior
 from ..errors import DataError, HyperparameterError, RunDirError
 from ..folders import read_settings, write_settings
 from ..generation import DECODING_OPTIONS, check_decoding_options, sampler_from_options, sampling_checks
-from ..recurrent import optimizer
 from ..text import END, OOV, PAD, SPACE_MARK, START, ReversibleTokenizer, _normalize, _reversible_patterns
 from . import Endpoint, FitData, Serving, Task, register_task
 
@@ -305,12 +305,10 @@ class Perplexity(keras.metrics.Metric):
         self.count.assign(0.0)
 
 
-_RNN = {"lstm": layers.LSTM, "gru": layers.GRU}
-
-
 @keras.saving.register_keras_serializable(package="zoo.language_model")
 class LanguageModel(keras.Model):
-    """Embedding, ``depth`` fused recurrent layers, next-token logits.
+    """A :class:`zoo.decoder.RecurrentDecoder` without a memory: embedding, ``depth`` fused recurrent
+    layers (dropout between them), next-token logits.
 
     ``call(token_ids [batch, T])`` -> logits ``[batch, T, vocab_size]`` (right-padded, 0 masked).
     ``decode_step(tokens [batch], state)`` -> ``(logits [batch, vocab], state)`` runs the same
@@ -327,16 +325,20 @@ class LanguageModel(keras.Model):
     def __init__(self, vocab_size: int, cell: str = "lstm", units: int = 256, depth: int = 2,
                  embedding_dim: int = 128, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        if cell not in _RNN:
-            raise HyperparameterError(f"cell must be one of {', '.join(_RNN)}, got {cell!r}")
         self.config_values = dict(vocab_size=vocab_size, cell=cell, units=units, depth=depth,
                                   embedding_dim=embedding_dim, dropout=dropout)
-        self.cell_kind, self.units = cell, units
-        self.states_per_layer = 2 if cell == "lstm" else 1
-        self.embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
-        self.rnn_layers = [_RNN[cell](units, return_sequences=True, name=f"{cell}_{i}") for i in range(depth)]
-        self.dropout_layer = layers.Dropout(dropout, name="dropout")
-        self.logits = layers.Dense(vocab_size, name="logits")
+        self.decoder = RecurrentDecoder(vocab_size, cell=cell, units=units, depth=depth, embedding_dim=embedding_dim,
+                                        dropout=dropout, dropout_between_layers=True, name="decoder")
+
+    @property
+    def embedding(self):
+        """The token embedding (what :func:`copy_pretrained` gives a sentiment model)."""
+        return self.decoder.embedding
+
+    @property
+    def rnn_layers(self) -> list:
+        """The recurrent layers, first to last."""
+        return self.decoder.recurrent_layers
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.config_values}
@@ -348,24 +350,13 @@ class LanguageModel(keras.Model):
         super().build(input_shape)
 
     def call(self, token_ids, training: bool = False):
-        mask = ops.not_equal(token_ids, 0)
-        x = self.dropout_layer(self.embedding(token_ids), training=training)
-        for layer in self.rnn_layers:
-            x = self.dropout_layer(layer(x, mask=mask, training=training), training=training)
-        return self.logits(x)
+        return self.decoder(token_ids, training=training)
 
     def initial_state(self, batch) -> tuple:
-        zeros = ops.zeros((batch, self.units), dtype="float32")
-        return tuple(zeros for _ in range(len(self.rnn_layers) * self.states_per_layer))
+        return self.decoder.initial_state(batch_size=batch)
 
     def decode_step(self, tokens, state) -> tuple:
-        x = ops.take(self.embedding.embeddings, tokens, axis=0)
-        n = self.states_per_layer
-        new_states = []
-        for i, layer in enumerate(self.rnn_layers):
-            x, layer_states = layer.cell(x, list(state[i * n:(i + 1) * n]))
-            new_states.extend(layer_states if isinstance(layer_states, list | tuple) else [layer_states])
-        return self.logits(x), tuple(new_states)
+        return self.decoder.step(tokens, state)
 
     def prime(self, prompt_ids) -> tuple[tuple, Any]:
         """The state after each row's prompt but its last token, and that token (int32 ``[batch]``).
@@ -600,11 +591,7 @@ def _language_model(hp, problem, *, name: str, cell: str) -> LanguageModel:
         dropout=hp.Float("dropout", 0.0, 0.6, step=0.1, default=0.1),
         name=name.replace("/", "_"))
     model.build()
-    model.compile(optimizer=optimizer(hp),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                  reduction="mean_with_sample_weight"),
-                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy"), Perplexity()])
-    return model
+    return compile_next_token(model, hp, [Perplexity()])
 
 
 @register_model("language_model/lstm")
