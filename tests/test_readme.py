@@ -164,8 +164,8 @@ def _check_task_tables() -> None:
         assert f"`{r['entry']}`{control} | {bleu} | {r['median_exact_match']:.3f} |" in section, r["entry"]
     latency = recorded["export_latency"]
     assert f"{latency['p50_ms']:.1f} ms" in section and f"{latency['p99_ms']:.1f} ms" in section
-    for name in ("translation_dates.json", "translation_quran_en_fr_defaults.json", "translation_quran_en_fr.json",
-                 "translation_gnome_en_fr.json", "translation_gnome_en_fr_subword.json"):
+    for name in ("translation_dates.json", "translation_quran_en_fr_30_defaults.json",
+                 "translation_gnome_en_fr_defaults.json", "translation_gnome_en_fr_3_epochs_units256.json"):
         with open(os.path.join(ROOT, "experiments", "results", name), encoding="utf-8") as f:
             recorded = json.load(f)
         for r in recorded["results"]:
@@ -175,6 +175,29 @@ def _check_task_tables() -> None:
         if copy:  # the trivial baseline's row: the English source as its own translation
             assert f"copy the English source | {copy['bleu']:.2f} | {copy['chrf']:.2f} | " \
                    f"{copy['exact_match']:.4f}" in section, name
+
+
+def test_translation_reference_tables_match_the_recorded_results():
+    """Issue 19's tables: the reference against the zoo (loss every 100 updates, validation BLEU by epoch) and the
+    default probes quote their files."""
+    section = _section("Results")
+    for name in ("seq2seq_reference_quran_en_fr_30_zero_bias", "seq2seq_reference_quran_en_fr_30",
+                 "seq2seq_reference_gnome_en_fr"):
+        recorded = _recorded(f"{name}.json")
+        for who in ("reference", "zoo"):
+            losses = " / ".join(f"{p['loss']:.2f}" for p in recorded[who]["points"])
+            assert f"| {losses} |" in section, (name, who)
+        assert f"| {recorded['reference']['saturated_combine_share']['end']:.2f} |" in section, name
+    for name in ("seq2seq_reference_quran_en_fr_30_epochs", "seq2seq_reference_gnome_en_fr_epochs"):
+        epochs = _recorded(f"{name}.json")["reference"]["epochs"]
+        assert f"| {', '.join(format(e['val_bleu'], '.1f') for e in epochs)} | {epochs[-1]['val_chrf']:.1f} |" in section
+    for name in ("translation_quran_en_fr_30_6_epochs", "translation_quran_en_fr_30_6_epochs_batch32",
+                 "translation_quran_en_fr_30_6_epochs_batch32_units256", "translation_gnome_en_fr_3_epochs",
+                 "translation_gnome_en_fr_3_epochs_batch32", "translation_gnome_en_fr_3_epochs_units256",
+                 "translation_gnome_en_fr_3_epochs_batch32_units256"):
+        history = _recorded(f"{name}.json")["results"][0]["trials"][0]["history"]
+        assert f"| {', '.join(format(v, '.1f') for v in history['val_bleu'])} | {history['val_chrf'][-1]:.1f} |" \
+            in section, name
 
 
 def test_training_time_table_matches_the_recorded_benchmark():
