@@ -190,7 +190,8 @@ def test_translation_reference_tables_match_the_recorded_results():
         assert f"| {recorded['reference']['saturated_combine_share']['end']:.2f} |" in section, name
     for name in ("seq2seq_reference_quran_en_fr_30_epochs", "seq2seq_reference_gnome_en_fr_epochs"):
         epochs = _recorded(f"{name}.json")["reference"]["epochs"]
-        assert f"| {', '.join(format(e['val_bleu'], '.1f') for e in epochs)} | {epochs[-1]['val_chrf']:.1f} |" in section
+        bleu = ", ".join(format(e["val_bleu"], ".1f") for e in epochs)
+        assert f"| {bleu} | {epochs[-1]['val_chrf']:.1f} |" in section, name
     for name in ("translation_quran_en_fr_30_6_epochs", "translation_quran_en_fr_30_6_epochs_batch32",
                  "translation_quran_en_fr_30_6_epochs_batch32_units256", "translation_gnome_en_fr_3_epochs",
                  "translation_gnome_en_fr_3_epochs_batch32", "translation_gnome_en_fr_3_epochs_units256",
