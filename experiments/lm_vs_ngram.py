@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None, help="cap (default: the task's, early stopping)")
     parser.add_argument("--discount", type=float, default=0.75)
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                        help="override a hyperparameter of the entries, as 'zoo train --set' (default: none)")
     parser.add_argument("--baseline-only", action="store_true")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -98,7 +100,10 @@ def main() -> None:
     from harness import machine, write_result
 
     import zoo
+    from zoo.hparams import parse_assignments
     from zoo.training import resolve_preprocessing
+
+    overrides = parse_assignments(args.set)
 
     entries = args.entries or zoo.list_models(task="language_model")
     spec = zoo.get(entries[0])
@@ -116,6 +121,7 @@ def main() -> None:
           f"test {baseline['test']['perplexity']:.2f} ({baseline['test']['tokens']} tokens, {unk} [UNK])",
           file=sys.stderr)
     result = {"command": "python " + " ".join([os.path.relpath(__file__), *sys.argv[1:]]), "data": args.data,
+              "overrides": overrides,
               "documents": {s: len(getattr(splits, s)) for s in ("train", "validation", "test")},
               "vocab_size": vocab, "test_unk_tokens": unk,
               "kneser_ney_trigram": {"discount": args.discount, **baseline}, "results": [], "machine": machine()}
@@ -123,7 +129,7 @@ def main() -> None:
         for name in entries:
             trials = []
             for seed in range(args.seeds):
-                run = zoo.train(name, args.data, seed=seed, epochs=args.epochs, verbose=0)
+                run = zoo.train(name, args.data, seed=seed, epochs=args.epochs, overrides=overrides, verbose=0)
                 test = run.metrics["test"]
                 trials.append({"seed": seed, "test_perplexity": test["perplexity"], "test_tokens": test["tokens"],
                                "best_epoch": run.metrics.get("best_epoch"), "epochs": run.metrics["epochs_trained"],
