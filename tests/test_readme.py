@@ -201,6 +201,22 @@ def test_translation_reference_tables_match_the_recorded_results():
             in section, name
 
 
+def test_language_model_against_ngram_table_matches_the_recorded_results():
+    """The real-text language-model table quotes experiments/lm_vs_ngram.py's files: the Kneser-Ney trigram and
+    each LSTM run (best validation and test perplexity)."""
+    section = _section("Results")
+    names = sorted(n for n in os.listdir(os.path.join(ROOT, "experiments", "results"))
+                   if n.startswith(("lm_quran_en", "lm_gnome_en")))
+    assert {"lm_quran_en.json", "lm_gnome_en.json"} <= set(names)
+    for name in names:
+        recorded = _recorded(name)
+        kn = recorded["kneser_ney_trigram"]
+        assert f"| Kneser-Ney trigram | {kn['validation']['perplexity']:.2f} | {kn['test']['perplexity']:.2f} |" \
+            in section, name
+        trial = recorded["results"][0]["trials"][0]
+        assert f"| {min(trial['history']['val_perplexity']):.2f} | {trial['test_perplexity']:.2f} |" in section, name
+
+
 def test_training_time_table_matches_the_recorded_benchmark():
     """Issue 10's time goal: the table quotes experiments/bench_sentiment_defaults_time.py's files, every recurrent
     entry, and each ratio (today / earlier defaults, median seconds) is within 2x."""
