@@ -26,6 +26,34 @@ ATTENTION = (None, "additive", "multiplicative")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class TiedLogits(keras.layers.Layer):
+    """Next-token logits from an embedding matrix: ``features @ embeddings.T + bias``.
+
+    The layer owns only the bias; the matrix comes with each call (the decoder's own embedding), so
+    the weights are one variable, saved once, trained by both ends. ``bias`` is what
+    :func:`zoo.decoding.start_logits_at_prior` sets, as on a ``Dense``.
+
+    Example::
+
+        logits = TiedLogits(vocab_size)(features, embedding.embeddings)   # features [..., embedding_dim]
+    """
+
+    def __init__(self, vocab_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "vocab_size": self.vocab_size}
+
+    def build(self, features_shape=None):
+        self.bias = self.add_weight(shape=(self.vocab_size,), initializer="zeros", name="bias")
+        self.built = True
+
+    def call(self, features, embeddings):
+        return ops.matmul(features, ops.transpose(ops.cast(embeddings, features.dtype))) + self.bias
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class RecurrentDecoder(keras.layers.Layer):
     """Embedding, ``depth`` recurrent layers, optional attention over a memory, next-token logits.
 
@@ -50,6 +78,10 @@ class RecurrentDecoder(keras.layers.Layer):
         attention: ``None``, ``"additive"`` or ``"multiplicative"``; with attention, ``call`` and
             ``initial_state`` take a ``memory`` ``[batch, S, d]``.
         attention_units: size of the additive attention's query and key projections.
+        tie_embeddings: make the logits from the embedding matrix itself, ``features @ E.T + b``
+            (Press & Wolf 2017; Inan et al. 2017): one matrix for reading and writing tokens, which
+            regularises a model trained on little text. When ``units != embedding_dim`` the features go
+            through a linear projection (``tie_projection``) to ``embedding_dim`` first.
         **kwargs: standard layer arguments (``name``, ``dtype``).
 
     Example::
@@ -62,7 +94,8 @@ class RecurrentDecoder(keras.layers.Layer):
 
     def __init__(self, vocab_size: int, cell: str = "lstm", units: int = 128, depth: int = 1,
                  embedding_dim: int = 64, dropout: float = 0.0, dropout_between_layers: bool = False,
-                 attention: str | None = None, attention_units: int = 128, **kwargs):
+                 attention: str | None = None, attention_units: int = 128, tie_embeddings: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         if cell not in RNN:
             raise HyperparameterError(f"cell must be one of {', '.join(RNN)}, got {cell!r}")
@@ -71,6 +104,7 @@ class RecurrentDecoder(keras.layers.Layer):
         self.vocab_size, self.cell, self.units, self.depth = vocab_size, cell, units, depth
         self.embedding_dim, self.dropout, self.dropout_between_layers = embedding_dim, dropout, dropout_between_layers
         self.attention, self.attention_units = attention, attention_units
+        self.tie_embeddings = bool(tie_embeddings)
         self.states_per_layer = 2 if cell == "lstm" else 1
 
         self.embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
@@ -87,13 +121,19 @@ class RecurrentDecoder(keras.layers.Layer):
             self.attention_layer = layers.Attention(name="attention")
         if attention:
             self.attention_combine = layers.Dense(units, activation="tanh", name="attention_combine")
-        self.output_layer = layers.Dense(vocab_size, name="logits")
+        self.output_projection = None
+        if self.tie_embeddings:
+            if units != embedding_dim:
+                self.output_projection = layers.Dense(embedding_dim, use_bias=False, name="tie_projection")
+            self.output_layer = TiedLogits(vocab_size, name="logits")
+        else:
+            self.output_layer = layers.Dense(vocab_size, name="logits")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_size": self.vocab_size, "cell": self.cell, "units": self.units,
                 "depth": self.depth, "embedding_dim": self.embedding_dim, "dropout": self.dropout,
                 "dropout_between_layers": self.dropout_between_layers, "attention": self.attention,
-                "attention_units": self.attention_units}
+                "attention_units": self.attention_units, "tie_embeddings": self.tie_embeddings}
 
     def build(self, token_ids_shape, memory_shape=None):
         self.embedding.build(token_ids_shape)
@@ -112,7 +152,11 @@ class RecurrentDecoder(keras.layers.Layer):
                 query_shape = (None, None, self.attention_units)
             self.attention_layer.build([query_shape, memory_shape, (*memory_shape[:-1], query_shape[-1])])
             self.attention_combine.build((None, None, self.units + memory_shape[-1]))
-        self.output_layer.build((None, None, self.units))
+        features = (None, None, self.units)
+        if self.output_projection is not None:
+            self.output_projection.build(features)
+            features = (None, None, self.embedding_dim)
+        self.output_layer.build(features)
         self.built = True
 
     @property
@@ -152,7 +196,12 @@ class RecurrentDecoder(keras.layers.Layer):
     def logits(self, features, training: bool = False):
         """Dropout, then the output layer: what :meth:`call` and :meth:`step` end with (a model that
         merges its own input into the features calls them with ``return_features`` and then this)."""
-        return self.output_layer(self.dropout_layer(features, training=training))
+        x = self.dropout_layer(features, training=training)
+        if not self.tie_embeddings:
+            return self.output_layer(x)
+        if self.output_projection is not None:
+            x = self.output_projection(x)
+        return self.output_layer(x, self.embedding.embeddings)
 
     def initial_state(self, states: Sequence | None = None, memory=None, memory_mask=None,
                       batch_size: Any = None) -> tuple:
@@ -207,4 +256,4 @@ def logits_layer(model: keras.Model) -> layers.Layer:
     return model.get_layer("logits")
 
 
-__all__ = ["ATTENTION", "RNN", "RecurrentDecoder", "compile_next_token", "logits_layer"]
+__all__ = ["ATTENTION", "RNN", "RecurrentDecoder", "TiedLogits", "compile_next_token", "logits_layer"]

@@ -323,12 +323,13 @@ class LanguageModel(keras.Model):
     """
 
     def __init__(self, vocab_size: int, cell: str = "lstm", units: int = 256, depth: int = 2,
-                 embedding_dim: int = 128, dropout: float = 0.0, **kwargs):
+                 embedding_dim: int = 128, dropout: float = 0.0, tie_embeddings: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config_values = dict(vocab_size=vocab_size, cell=cell, units=units, depth=depth,
-                                  embedding_dim=embedding_dim, dropout=dropout)
+                                  embedding_dim=embedding_dim, dropout=dropout, tie_embeddings=tie_embeddings)
         self.decoder = RecurrentDecoder(vocab_size, cell=cell, units=units, depth=depth, embedding_dim=embedding_dim,
-                                        dropout=dropout, dropout_between_layers=True, name="decoder")
+                                        dropout=dropout, dropout_between_layers=True, tie_embeddings=tie_embeddings,
+                                        name="decoder")
 
     @property
     def embedding(self):
@@ -589,6 +590,7 @@ def _language_model(hp, problem, *, name: str, cell: str) -> LanguageModel:
         depth=hp.Int("depth", 1, 4, default=2),
         embedding_dim=hp.Int("embedding_dim", 16, 512, step=16, default=128),
         dropout=hp.Float("dropout", 0.0, 0.6, step=0.1, default=0.1),
+        tie_embeddings=hp.Boolean("tie_embeddings", default=False),
         name=name.replace("/", "_"))
     model.build()
     return compile_next_token(model, hp, [Perplexity()])
