@@ -44,6 +44,7 @@ from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RecurrentDecoder, compile_next_token
+from ..recurrent import declare_lr_decay, lr_schedule
 from ..decoding import Sampler, TopKSampler, generate_ids, get_sampler, make_generate, model_generate, token_log_prior
 from ..errors import DataError, HyperparameterError, RunDirError
 from ..folders import read_settings, write_settings
@@ -473,6 +474,10 @@ class LanguageModelTask(Task):
     def load_preprocessor(self, directory: str) -> LanguageModelPreprocessor:
         return LanguageModelPreprocessor.load(directory)
 
+    def callbacks(self, model, preprocessor, validation: Sequence[str], batch_size: int) -> list:
+        """The per-epoch learning-rate decay (``lr_decay``), when it is below 1."""
+        return lr_schedule(model)
+
     def fit_data(self, preprocessor, examples: Sequence[str], where: str, *, batch_size: int,
                  training: bool, seed: int = 0, epoch: int = 0) -> FitData:
         if not examples:
@@ -593,7 +598,9 @@ def _language_model(hp, problem, *, name: str, cell: str) -> LanguageModel:
         tie_embeddings=hp.Boolean("tie_embeddings", default=False),
         name=name.replace("/", "_"))
     model.build()
-    return compile_next_token(model, hp, [Perplexity()])
+    compile_next_token(model, hp, [Perplexity()])
+    declare_lr_decay(hp, model)
+    return model
 
 
 @register_model("language_model/lstm")
