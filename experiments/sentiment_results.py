@@ -72,39 +72,46 @@ def _value(text: str):
     return text
 
 
-def tfidf_baseline(data: str, fitted: dict | None = None) -> dict:
-    """TF-IDF of word uni- and bigrams (the zoo's tokenizer) and logistic regression; C picked
-    on the validation split from a grid, then refit on the training split. No randomness.
+def _ngram_baseline(data: str, entry: str, vectorizer, make_model, grid: list[float], param: str,
+                    fitted: dict | None = None) -> dict:
+    """Fit ``vectorizer`` on the training texts, pick ``param`` from ``grid`` by validation accuracy (ties: the
+    first), refit ``make_model(value)`` on the training split and score it on the test split. No randomness.
     ``fitted``, a dict, receives the splits, the vectorizer and the model (for :func:`averaged_accuracy`)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
 
     import zoo
-    from zoo.text import tokenize
 
     splits = zoo.get("sentiment/lstm").task.load_data(data)
     started = time.perf_counter()
-    vectorizer = TfidfVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2),
-                                 sublinear_tf=True)
     x_train = vectorizer.fit_transform([t for t, _ in splits.train])
     y_train = [y for _, y in splits.train]
-
-    def fit(c):
-        return LogisticRegression(C=c, max_iter=2000).fit(x_train, y_train)
-
-    grid = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
     x_val = vectorizer.transform([t for t, _ in splits.validation])
-    scores = [accuracy_score([y for _, y in splits.validation], fit(c).predict(x_val)) for c in grid]
+    scores = [accuracy_score([y for _, y in splits.validation], make_model(v).fit(x_train, y_train).predict(x_val))
+              for v in grid]
     best = grid[max(range(len(grid)), key=lambda i: (scores[i], -i))]
-    model = fit(best)
+    model = make_model(best).fit(x_train, y_train)
     if fitted is not None:
         fitted.update(splits=splits, vectorizer=vectorizer, model=model)
     predicted = model.predict(vectorizer.transform([t for t, _ in splits.test]))
     truth = [y for _, y in splits.test]
-    return {"entry": "tfidf_logistic_regression", "C": best, "validation_accuracy": max(scores),
+    return {"entry": entry, param: best, "validation_accuracy": max(scores),
             "accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
             "seconds": time.perf_counter() - started, "test_examples": len(truth)}
+
+
+def tfidf_baseline(data: str, fitted: dict | None = None) -> dict:
+    """TF-IDF of word uni- and bigrams (the zoo's tokenizer) and logistic regression; C picked
+    on the validation split from a grid, then refit on the training split. No randomness."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from zoo.text import tokenize
+
+    vectorizer = TfidfVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2),
+                                 sublinear_tf=True)
+    return _ngram_baseline(data, "tfidf_logistic_regression", vectorizer,
+                           lambda c: LogisticRegression(C=c, max_iter=2000), [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+                           "C", fitted)
 
 
 def naive_bayes_baseline(data: str) -> dict:
@@ -112,29 +119,14 @@ def naive_bayes_baseline(data: str) -> dict:
     binary word uni- and bigram presence (the zoo's tokenizer), alpha picked on the validation split from a
     grid, then refit on the training split. No randomness."""
     from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.metrics import accuracy_score, f1_score
     from sklearn.naive_bayes import MultinomialNB
 
-    import zoo
     from zoo.text import tokenize
 
-    splits = zoo.get("sentiment/lstm").task.load_data(data)
-    started = time.perf_counter()
     vectorizer = CountVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2),
                                  binary=True)
-    x_train = vectorizer.fit_transform([t for t, _ in splits.train])
-    y_train = [y for _, y in splits.train]
-    grid = [0.03, 0.1, 0.3, 0.5, 1.0, 2.0]
-    x_val = vectorizer.transform([t for t, _ in splits.validation])
-    scores = [accuracy_score([y for _, y in splits.validation], MultinomialNB(alpha=a).fit(x_train, y_train)
-                             .predict(x_val)) for a in grid]
-    best = grid[max(range(len(grid)), key=lambda i: (scores[i], -i))]
-    model = MultinomialNB(alpha=best).fit(x_train, y_train)
-    predicted = model.predict(vectorizer.transform([t for t, _ in splits.test]))
-    truth = [y for _, y in splits.test]
-    return {"entry": "bigram_naive_bayes", "alpha": best, "validation_accuracy": max(scores),
-            "accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
-            "seconds": time.perf_counter() - started, "test_examples": len(truth)}
+    return _ngram_baseline(data, "bigram_naive_bayes", vectorizer, lambda a: MultinomialNB(alpha=a),
+                           [0.03, 0.1, 0.3, 0.5, 1.0, 2.0], "alpha")
 
 
 def averaged_accuracy(run, examples, fitted: dict) -> float:
