@@ -91,6 +91,82 @@ def test_tsv_named_parts_and_carved_validation(tmp_path):
     assert (len(s.train), len(s.validation), len(s.test)) == (100, 7, 10)
 
 
+def _glue_parts(tmp_path, header="label\tsentence", rows=None) -> str:
+    """train/validation/test TSV files as GLUE ships SST-2 (header, tab, no quoting); the parts' spec."""
+    rows = rows or [f"{i % 2}\tsentence number {i}" for i in range(12)]
+    for part in ("train", "validation", "test"):
+        (tmp_path / f"{part}.tsv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return ",".join(f"{part}={tmp_path / f'{part}.tsv'}" for part in ("train", "validation", "test"))
+
+
+def test_columns_are_chosen_by_name_in_any_order(tmp_path):
+    parts = _glue_parts(tmp_path)
+    s = TASK.load_data(f"tsv:{parts},text=sentence,label=label")
+    assert s.train[:2] == [("sentence number 0", "0"), ("sentence number 1", "1")] and len(s.test) == 12
+    # Other names, other order, extra columns; the single-file form takes the options too.
+    path = write_csv(tmp_path / "r.csv", [(i, f"{'bad' if i % 2 else 'good'} film {i}", i % 2, "x")
+                                          for i in range(200)], header=("id", "review", "stars", "note"))
+    s = TASK.load_data(f"csv:{path},text=review,label=stars,bad_rows=skip")
+    assert len(s.train) + len(s.validation) + len(s.test) == 200
+    assert all(label == ("1" if text.startswith("bad") else "0") for text, label in s.train)
+    assert TASK.load_data(f"csv:{path},label=stars,text=review").train == s.train
+
+
+def test_a_missing_column_names_the_file_the_column_and_the_columns_found(tmp_path):
+    parts = _glue_parts(tmp_path)
+    with pytest.raises(zoo.DataError) as info:
+        TASK.load_data(f"tsv:{parts}")  # the defaults, text and label: the file has no 'text'
+    message = str(info.value)
+    assert f"{tmp_path / 'train.tsv'} has no column 'text' (header has 'label', 'sentence'; separator tab); " \
+           "choose with text=COLUMN" in message
+    with pytest.raises(zoo.DataError, match=r"has no column 'review', 'score' \(header has 'label', 'sentence'; "
+                                            r"separator tab\); choose with text=COLUMN,label=COLUMN"):
+        TASK.load_data(f"tsv:{parts},text=review,label=score")
+    blank = _glue_parts(tmp_path, rows=["1\tfine", "0\t ", "1\tok"])
+    with pytest.raises(zoo.DataError, match=r"line 3: empty 'sentence'"):  # row errors name the chosen column
+        TASK.load_data(f"tsv:{blank},text=sentence")
+    with pytest.raises(zoo.DataError, match=r"text and label both name column 'label'"):
+        TASK.load_data(f"tsv:{parts},text=label")
+
+
+def test_tsv_reads_quotes_as_plain_text_and_csv_keeps_quoting(tmp_path):
+    texts = ['" a quoted opening " and more', 'it ends with a quote "', 'a 5" screen', '""', '"whole"']
+    parts = _glue_parts(tmp_path, header="sentence\tlabel", rows=[f"{t}\t{i % 2}" for i, t in enumerate(texts)])
+    s = TASK.load_data(f"tsv:{parts},text=sentence")
+    assert [text for text, _ in s.train] == texts  # verbatim: GLUE's files have no quoting
+    # quoting=csv reads a TSV written with quoted fields (Python's csv module, pandas), as tsv: did before.
+    train = tmp_path / "quoted.tsv"
+    train.write_text('text\tlabel\n"with\ttab"\tpos\n"say ""hi"""\tneg\n', encoding="utf-8")
+    spec = f"tsv:train={train},validation={train},test={train}"
+    assert TASK.load_data(f"{spec},quoting=csv").train == [("with\ttab", "pos"), ('say "hi"', "neg")]
+    with pytest.raises(zoo.DataError, match=r"line 2: 3 fields, the header has 2 .*read without quoting, a field "
+                                            r"cannot contain the separator \(tab\); quoting=csv reads quoted fields"):
+        TASK.load_data(spec)
+    with pytest.raises(zoo.DataError, match=r"quoting must be 'csv' or 'none', not 'double'"):
+        TASK.load_data(f"{spec},quoting=double")
+    csv_path = write_csv(tmp_path / "q.csv", [('he said "no", twice', "neg"), ("fine", "pos")] * 3)
+    csv_spec = f"csv:train={csv_path},validation={csv_path},test={csv_path}"
+    assert TASK.load_data(csv_spec).train[0] == ('he said "no", twice', "neg")  # csv: quotes as before
+
+
+def test_unknown_table_options_list_the_allowed_ones(tmp_path):
+    with pytest.raises(zoo.DataError, match=r"unknown part 'column'; allowed: train, validation, test, bad_rows, "
+                                            r"text, label, quoting"):
+        TASK.load_data(f"tsv:{_glue_parts(tmp_path)},column=sentence")
+
+
+def test_zoo_train_with_a_bad_column_exits_2_without_a_traceback(tmp_path, capsys):
+    from zoo.cli import main
+
+    spec = f"tsv:{_glue_parts(tmp_path)},text=review"
+    code = main(["train", "sentiment/bilstm", "--data", spec, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("zoo: error: ") and "Traceback" not in err
+    assert "train.tsv has no column 'review' (header has 'label', 'sentence'; separator tab); " \
+           "choose with text=COLUMN" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_integer_and_multiclass_labels(tmp_path):
     path = write_csv(tmp_path / "r.csv", _rows(300, labels=("10", "2", "0")))
     splits = TASK.load_data(f"csv:{path}")

@@ -151,3 +151,109 @@ def test_every_data_kind_has_a_loader(task):
     for target in reader.loaders.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(f"zoo.data.{module}"), function)), target
+
+
+# ---------------------------------------------------------------------------
+# No searched hyperparameter is inert under the default options
+# ---------------------------------------------------------------------------
+
+_DEFAULT_PROBLEMS: dict[str, dict] = {}
+
+
+def _default_options_problem(spec) -> dict:
+    """The problem a run with the default preprocessing options gives (the task's smoke data, no files)."""
+    from zoo.training import resolve_preprocessing
+
+    task = spec.task
+    if task.name not in _DEFAULT_PROBLEMS:
+        preprocessor = task.fit_preprocessor(task.load_data(task.smoke_data), resolve_preprocessing(spec, {}))
+        _DEFAULT_PROBLEMS[task.name] = preprocessor.problem()
+    return _DEFAULT_PROBLEMS[task.name]
+
+
+def _fingerprint(model) -> str:
+    """Everything a hyperparameter can change in a built entry: architecture, weights' shapes, what
+    trains, the optimizer and the zoo's own attributes (the per-epoch learning-rate decay)."""
+    import json
+
+    optimizer = model.optimizer
+    return json.dumps({
+        "config": model.get_config(), "params": model.count_params(),
+        "trainable": [(layer.name, layer.trainable) for layer in model._flatten_layers()],
+        "optimizer": [type(optimizer).__name__, optimizer.get_config()] if optimizer is not None else None,
+        "zoo": {k: v for k, v in vars(model).items() if k.startswith("zoo_")},
+    }, sort_keys=True, default=repr)
+
+
+def _another_value(p):
+    from zoo.hparams import describe
+
+    d = describe(p)
+    if d["type"] == "bool":
+        return not d["default"]
+    if d["type"] == "choice":
+        return next(v for v in d["values"] if v != d["default"])
+    if d["type"] == "fixed":
+        return None
+    low = d["min"] if d["min"] != d["default"] else d["max"]
+    return low
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_no_searched_hyperparameter_is_inert_under_the_default_options(name):
+    """With the default options, every active hyperparameter of the entry's search space changes the
+    model when it changes: no trial of a search is spent on a setting that cannot act (issue 20)."""
+    spec = zoo.get(name)
+    problem = _default_options_problem(spec)
+    keras.backend.clear_session(free_memory=False)
+    hp = kt.HyperParameters()
+    base = _fingerprint(spec.builder(hp, dict(problem)))
+    inert = []
+    for p in hp.space:
+        value = _another_value(p)
+        if not hp.is_active(p) or value is None:
+            continue
+        keras.backend.clear_session(free_memory=False)  # the same automatic layer names in every build
+        changed = kt.HyperParameters()
+        changed.values[p.name] = value  # as --set does (zoo.hparams.resolve)
+        if _fingerprint(spec.builder(changed, dict(problem))) == base:
+            inert.append(f"{p.name}={value!r}")
+    keras.backend.clear_session(free_memory=False)
+    assert not inert, f"{name}: inert under the default options: {', '.join(inert)}"
+
+
+@pytest.mark.parametrize("name", zoo.list_models(task="sentiment"))
+def test_freeze_embeddings_is_searched_only_with_a_pretrained_start(name):
+    spec = zoo.get(name)
+    problem = _default_options_problem(spec)
+    assert problem["pretrained_embedding"] is False
+    spaces = {}
+    for pretrained in (False, True):
+        hp = kt.HyperParameters()
+        zoo.hypermodel(name, {**problem, "pretrained_embedding": pretrained}).build(hp)
+        spaces[pretrained] = {p.name for p in hp.space if hp.is_active(p)}
+    assert "freeze_embeddings" not in spaces[False] and "freeze_embeddings" in spaces[True]
+    assert spaces[True] - spaces[False] == {"freeze_embeddings"}
+    assert "freeze_embeddings" in spec.space()  # a build without data declares it: --set and describe know it
+    assert not zoo.build(name, pretrained_embedding=True, freeze_embeddings=True).get_layer("embedding").trainable
+    assert zoo.build(name, pretrained_embedding=False, freeze_embeddings=False).get_layer("embedding").trainable
+    with pytest.raises(zoo.HyperparameterError, match=r"freeze_embeddings=true keeps pretrained vectors fixed, "
+                                                        r"and this run has none: give embeddings=PATH"):
+        zoo.build(name, pretrained_embedding=False, freeze_embeddings=True)
+
+
+def test_the_inert_check_finds_a_hyperparameter_that_changes_nothing():
+    """The fingerprint above is stable across builds and blind to a declared but unused value."""
+    spec = zoo.get("sentiment/bag_of_embeddings")
+    problem = _default_options_problem(spec)
+
+    def build(values):
+        keras.backend.clear_session(free_memory=False)
+        hp = kt.HyperParameters()
+        hp.values.update(values)
+        hp.Int("unused", 1, 9, default=1)
+        return _fingerprint(spec.builder(hp, dict(problem)))
+
+    assert build({}) == build({}) == build({"unused": 9})
+    assert build({}) != build({"embedding_dropout": 0.3}) and build({}) != build({"clipnorm": 0.0})
+    keras.backend.clear_session(free_memory=False)

@@ -33,10 +33,12 @@ def lstm_run(tmp_path_factory):
     return zoo.train("video_labeling/lstm", SMALL, str(out), epochs=2, verbose=0)
 
 
-@pytest.mark.parametrize("name", ["video_labeling/lstm", "video_labeling/bigru", "video_labeling/conv_lstm",
-                                  "video_labeling/frame_classifier"])
-def test_padding_never_changes_a_real_frame(name):
-    model = zoo.build(name, num_classes=4, step_shape=[16, 16, 3], units=16)
+@pytest.mark.parametrize("name, extra", [("video_labeling/lstm", {}), ("video_labeling/bigru", {}),
+                                         ("video_labeling/conv_lstm", {}),
+                                         ("video_labeling/conv_lstm", {"bidirectional": True}),
+                                         ("video_labeling/frame_classifier", {})])
+def test_padding_never_changes_a_real_frame(name, extra):
+    model = zoo.build(name, num_classes=4, step_shape=[16, 16, 3], units=16, **extra)
     rng = np.random.default_rng(0)
     short = rng.integers(0, 255, size=(5, 16, 16, 3), dtype=np.uint8)
     long = rng.integers(0, 255, size=(9, 16, 16, 3), dtype=np.uint8)
@@ -71,6 +73,14 @@ def test_bigru_learns_motion_and_the_control_cannot(bigru_run):
     control = zoo.train("video_labeling/frame_classifier", BAR, verbose=0)
     assert control.metrics["test"]["frame_accuracy"] <= test["frame_accuracy"] - 0.15, control.metrics["test"]
     assert len(bigru_run.history["val_edit"]) == len(bigru_run.history["loss"])
+
+
+def test_conv_lstm_learns_motion():
+    """Issue 20: defaults only, on n=600 (seed 0 reached 0.919 test frame accuracy there; the old
+    raw-pixel ConvLSTM2D with a global average reached 0.473 on the default set, the control 0.435).
+    On the default set (2,400 clips) it passes the issue's bar of 0.93 (README, 3 seeds)."""
+    run = zoo.train("video_labeling/conv_lstm", BAR, verbose=0)
+    assert run.metrics["test"]["frame_accuracy"] >= 0.80, run.metrics["test"]
 
 
 def test_export_serves_clips_and_streams_without_zoo(lstm_run, tmp_path):

@@ -175,7 +175,9 @@ def load(path: str) -> TrainedModel:
         except Exception as exc:
             models[name] = _load_uncompiled(file, config, name, exc)
     expected = config.get("problem")
-    if expected is not None and preprocessor.problem() != expected:
+    found = preprocessor.problem()
+    # Only the facts the run recorded: a fact added later (sentiment's pretrained_embedding) is not a mismatch.
+    if expected is not None and {key: found.get(key) for key in expected} != expected:
         raise RunDirError(f"{path}: {PREPROCESSING}/ does not match the model (the model was built for "
                           f"{expected}, the preprocessing gives {preprocessor.problem()})")
     model = models.pop(MODEL[:-6])

@@ -423,8 +423,25 @@ def _prepare(entry: str, data: str, settings_kwargs: dict[str, Any]) -> _Prepare
     batch_size = settings.batch_size or task.default_batch_size
     splits = task.load_data(data)
     preprocessor = task.fit_preprocessor(splits, preprocessing)
+    _check_values_fit_the_data(spec, base_hp, preprocessor.problem())
     return _Prepared(spec, settings, base_hp, preprocessing, epochs, batch_size, task.objectives[settings.objective],
                      splits, preprocessor)
+
+
+def _check_values_fit_the_data(spec, base_hp, problem) -> None:
+    """Build once with the fixed and searched values, before the disk is touched: an entry refuses a value
+    the data cannot use (freeze_embeddings=true without vectors) with a HyperparameterError. Other build
+    failures are left to the tuner's own first build, which reports them."""
+    import keras
+
+    try:
+        spec.builder(base_hp.copy(), dict(problem))
+    except HyperparameterError:
+        raise
+    except (ValueError, TypeError):
+        pass
+    finally:
+        keras.backend.clear_session(free_memory=False)
 
 
 def _check_search_folder(out: str, settings: TuneSettings, overwrite: bool) -> None:
@@ -470,6 +487,8 @@ def _make_tuner(prepared: _Prepared, folder: str, verbose):
         common["distribution_strategy"] = tf.distribute.MirroredStrategy()
     try:  # keras-tuner builds once with the default values to learn the space
         tuner = _tuner_class(s.tuner)(**common)
+    except HyperparameterError:  # the entry refused a value as it built (freeze_embeddings without vectors)
+        raise
     except (ValueError, TypeError) as exc:
         raise ZooError(f"{s.entry} does not build with the search's default values ({exc}); "
                        "fix them with --set or narrow them with --space") from None

@@ -14,7 +14,7 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataError
@@ -49,7 +49,8 @@ def read_table(path: str, *, delimiter: str, required: tuple[str, ...], where: s
 
 
 def read_table_report(path: str, *, delimiter: str, required: Sequence[str], where: str,
-                      bad_rows: str = "error") -> Table:
+                      bad_rows: str = "error", quoting: bool = True,
+                      column_options: Mapping[str, str] | None = None) -> Table:
     """Read a delimited text file with a header, strictly; see :class:`Table` for the result.
 
     The header is the first non-blank line; its names are stripped of whitespace
@@ -62,6 +63,10 @@ def read_table_report(path: str, *, delimiter: str, required: Sequence[str], whe
     after a closing quote) is always an error: nothing after it can be trusted.
     Fields of any size are read. Line numbers are physical lines, counted from 1
     and including the header; a row spanning lines is named by its first line.
+    ``quoting=False`` reads a file without quoting (GLUE's TSV files): a ``"`` is
+    plain text and a field cannot hold the separator or a line break.
+    ``column_options`` maps a required column to the spec option that chooses it
+    (``{"sentence": "text"}``), for the missing-column error to say how.
     """
     if bad_rows not in BAD_ROWS:
         raise DataError(f"{where}: bad_rows must be {' or '.join(map(repr, BAD_ROWS))}, not {bad_rows!r}")
@@ -71,15 +76,16 @@ def read_table_report(path: str, *, delimiter: str, required: Sequence[str], whe
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, min(len(text) + 1, _MAX_FIELD)))
     try:
-        return _parse(lines, path, delimiter, tuple(required), where, bad_rows)
+        return _parse(lines, path, delimiter, tuple(required), where, bad_rows, quoting, column_options or {})
     finally:
         csv.field_size_limit(old_limit)
 
 
 def _parse(lines: list[str], path: str, delimiter: str, required: tuple[str, ...], where: str,
-           bad_rows: str) -> Table:
+           bad_rows: str, quoting: bool = True, column_options: Mapping[str, str] | None = None) -> Table:
     sep = "tab" if delimiter == "\t" else repr(delimiter)
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True,
+                        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE)
     end = 0  # the last line of the previous record
 
     def records():
@@ -90,6 +96,9 @@ def _parse(lines: list[str], path: str, delimiter: str, required: tuple[str, ...
             except StopIteration:
                 return
             except csv.Error as exc:
+                if not quoting:  # no quote can be at fault
+                    raise DataError(f"{where}: {path} {_lines(end + 1, reader.line_num)}: cannot parse the row "
+                                    f"({exc})") from None
                 raise _quoting_error(lines, end + 1, reader.line_num, path, delimiter, where, bad_rows,
                                      exc) from None
             yield end + 1, reader.line_num, row
@@ -112,8 +121,10 @@ def _parse(lines: list[str], path: str, delimiter: str, required: tuple[str, ...
                         f"(header has {', '.join(map(repr, columns))}; separator {sep})")
     missing = [c for c in required if c not in columns]
     if missing:
+        options = [column_options[c] for c in missing if column_options and c in column_options]
+        hint = f"; choose with {','.join(f'{o}=COLUMN' for o in options)}" if options else ""
         raise DataError(f"{where}: {path} has no column {', '.join(map(repr, missing))} "
-                        f"(header has {', '.join(map(repr, columns))}; separator {sep})")
+                        f"(header has {', '.join(map(repr, columns))}; separator {sep}){hint}")
 
     width = len(columns)
     wanted = [(name, columns.index(name)) for name in required]
@@ -126,7 +137,10 @@ def _parse(lines: list[str], path: str, delimiter: str, required: tuple[str, ...
             if not row or (len(row) == 1 and width > 1 and not row[0].strip()):
                 continue  # a blank (or whitespace-only) line
             count = f"{len(row)} field{'s' if len(row) != 1 else ''}, the header has {width} ({shown_header})"
-            if len(row) > width:
+            if len(row) > width and not quoting:
+                problem = (f"{count}; read without quoting, a field cannot contain the separator ({sep}); "
+                           "quoting=csv reads quoted fields")
+            elif len(row) > width:
                 problem = f"{count}; quote fields that contain the separator ({sep})"
             else:
                 problem = f"{count}; every row needs one field per column, separated by {sep}"

@@ -57,9 +57,12 @@ class TextClassificationPreprocessor:
         self.initial_embeddings: np.ndarray | None = None  # the matrix itself: only until the model has it
         self._label_index = {name: i for i, name in enumerate(self.label_names)}
 
-    def problem(self) -> dict[str, int]:
+    def problem(self) -> dict[str, Any]:
+        # pretrained_embedding: the embedding starts from word vectors or a language model, so the
+        # entries declare freeze_embeddings (_embed).
         return {"vocab_size": self.tokenizer.vocab_size, "num_classes": len(self.label_names),
-                "sequence_length": self.sequence_length}
+                "sequence_length": self.sequence_length,
+                "pretrained_embedding": bool(self.options.get("embeddings") or self.options.get("pretrained"))}
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         return self.tokenizer.encode(texts, self.sequence_length)
@@ -85,17 +88,33 @@ class TextClassificationPreprocessor:
                    config.get("word_vectors"))
 
 
+QUOTING = ("csv", "none")
+
+
 def _from_table(spec, delimiter: str) -> Splits[Example]:
-    check_parts(spec, ("train", "validation", "test", "bad_rows"))
+    """``csv:``/``tsv:`` files with a header row. ``text=COLUMN`` and ``label=COLUMN`` name the columns
+    (default ``text`` and ``label``); ``quoting=csv`` reads ``"``-quoted fields (the default for csv:),
+    ``quoting=none`` reads every ``"`` as plain text (the default for tsv:, as GLUE's files need)."""
+    check_parts(spec, ("train", "validation", "test", "bad_rows", "text", "label", "quoting"))
     bad_rows = spec.parts.get("bad_rows", "error")
+    text_column, label_column = spec.parts.get("text", "text").strip(), spec.parts.get("label", "label").strip()
+    if not text_column or not label_column:
+        raise DataError(f"data spec {spec.text!r}: text= and label= must name a column, not only spaces")
+    if text_column == label_column:
+        raise DataError(f"data spec {spec.text!r}: text and label both name column {text_column!r}; "
+                        "choose two columns with text=COLUMN,label=COLUMN")
+    quoting = spec.parts.get("quoting", "csv" if delimiter == "," else "none")
+    if quoting not in QUOTING:
+        raise DataError(f"data spec {spec.text!r}: quoting must be {' or '.join(map(repr, QUOTING))}, not {quoting!r}")
     skipped: dict[str, list[int]] = {}
 
     def read(path: str) -> list[Example]:
-        table = read_table_report(path, delimiter=delimiter, required=("text", "label"), where=spec.text,
-                                  bad_rows=bad_rows)
+        table = read_table_report(path, delimiter=delimiter, required=(text_column, label_column), where=spec.text,
+                                  bad_rows=bad_rows, quoting=quoting == "csv",
+                                  column_options={text_column: "text", label_column: "label"})
         if table.skipped:
             skipped[path] = table.skipped
-        return [(row["text"], row["label"].strip()) for row in table.rows]
+        return [(row[text_column], row[label_column].strip()) for row in table.rows]
 
     if spec.target is not None:
         train, validation, test = split_by_key(read(spec.target), key=lambda ex: ex[0], where=spec.text)
@@ -134,7 +153,9 @@ class SentimentTask(Task):
     metrics = ("accuracy", "macro_f1", "loss")
     objective = "val_accuracy"
     objectives: ClassVar[dict[str, str]] = {"val_accuracy": "max", "val_loss": "min"}
-    default_problem: ClassVar[dict[str, int]] = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128}
+    # pretrained_embedding None: not known without data, so a build declares every hyperparameter (the full space)
+    default_problem: ClassVar[dict[str, Any]] = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128,
+                                                 "pretrained_embedding": None}
     data_kinds = ("builtin", "tfds", "csv", "tsv")
     default_epochs = 15
     default_batch_size = 64
@@ -198,8 +219,8 @@ class SentimentTask(Task):
 
             copy_pretrained(model, preprocessor.options["pretrained"], preprocessor.tokenizer.vocabulary)
             return
-        # freeze_embeddings without a vectors file keeps the random start: a legitimate (random-feature)
-        # model that a search over freeze_embeddings may try, so it is not an error.
+        # Without vectors the entries do not declare freeze_embeddings (_embed): a frozen random start ends
+        # near chance, so no search spends a trial on it and --set freeze_embeddings=true is an error.
         if preprocessor.initial_embeddings is None:
             return
         layer = model.get_layer("embedding")
@@ -291,13 +312,41 @@ def _token_input(problem: dict[str, Any]):
     return keras.Input(shape=(None,), dtype="int32", name="token_ids")
 
 
+def _asks_true(hp, name: str) -> bool:
+    """Whether ``hp`` holds True for ``name`` (``--set``), or a registered search of it may pick True."""
+    from keras_tuner.engine import hyperparameters as kinds
+
+    if hp.values.get(name) is True:
+        return True
+    for p in hp.space:
+        if p.name != name:
+            continue
+        if isinstance(p, kinds.Boolean) or (isinstance(p, kinds.Fixed) and p.value is True) or \
+                (isinstance(p, kinds.Choice) and True in p.values):
+            return True
+    return False
+
+
 def _embed(hp, problem, tokens, default_dim: int = 64, word_dropout: float = 0.0):
-    """The word embedding; ``freeze_embeddings`` keeps it as initialised (with ``embeddings=PATH``).
-    ``embedding_dropout`` drops whole words in training: each token's vector is zeroed with that
-    probability (one mask value per token, broadcast over the vector, as SpatialDropout1D
-    broadcasts over time), so the model cannot lean on a few words."""
+    """The word embedding; ``freeze_embeddings`` keeps it as initialised, declared only when it starts
+    pretrained (``embeddings=PATH`` or ``pretrained=LM_RUN``: ``problem["pretrained_embedding"]``; unknown,
+    None, in a build without data). ``embedding_dropout`` drops whole words in training: each token's
+    vector is zeroed with that probability (one mask value per token, broadcast over the vector, as
+    SpatialDropout1D broadcasts over time), so the model cannot lean on a few words."""
     dim = hp.Int("embedding_dim", 16, 512, step=16, default=default_dim)
-    frozen = hp.Boolean("freeze_embeddings", default=False)
+    pretrained = problem.get("pretrained_embedding")
+    if isinstance(pretrained, str) and pretrained.strip().lower() in ("true", "false"):  # zoo.build(..., "false")
+        pretrained = pretrained.strip().lower() == "true"
+    if pretrained not in (None, True, False):
+        raise HyperparameterError(f"pretrained_embedding must be true or false, got {pretrained!r}")
+    if pretrained is False:
+        if _asks_true(hp, "freeze_embeddings"):
+            raise HyperparameterError("freeze_embeddings=true keeps pretrained vectors fixed, and this run has none: "
+                                      "give embeddings=PATH (word vectors) or pretrained=LM_RUN (a language model); "
+                                      "a random embedding is trained")
+        frozen = False
+    else:
+        frozen = hp.Boolean("freeze_embeddings", default=False)
     x = layers.Embedding(problem["vocab_size"], dim, mask_zero=True, trainable=not frozen,
                          name="embedding")(tokens)
     rate = hp.Float("embedding_dropout", 0.0, 0.6, step=0.05, default=word_dropout)

@@ -4,7 +4,8 @@ A clip is ``[T, H, W, C]`` uint8 frames, or ``[T, F]`` float feature vectors (pr
 features, sensor readings); the output is one label per step, aligned with the input.
 Entries: ``lstm`` (unidirectional, so it can label online, frame by frame, and is exported
 with a streaming ``step`` endpoint), ``bigru`` (bidirectional: the whole clip informs each
-label), ``conv_lstm`` (``ConvLSTM2D`` over the frames, keeping the spatial layout) and the
+label), ``conv_lstm`` (``ConvLSTM2D`` over per-frame convolutional feature maps, keeping the
+spatial layout, read per frame by spatial soft-argmax, not a global average) and the
 control ``frame_classifier``, which labels each frame alone with the same frame encoder:
 on ``builtin:moving_shapes``, where a label depends on motion, it cannot tell "still" from
 "moving" and every recurrent entry has to beat it.
@@ -179,7 +180,8 @@ def spatial_soft_argmax(features):
 class FrameTagger(keras.Model):
     """Per-step classifier over a clip: ``{"frames": [B, T, ...], "mask": [B, T]}`` -> ``[B, T, classes]``
     probabilities. ``kind`` picks the sequence model: ``lstm``, ``bigru``, ``conv_lstm`` or
-    ``frame`` (no recurrence: the control).
+    ``frame`` (no recurrence: the control). ``bidirectional`` concerns ``conv_lstm`` only (a
+    ``Bidirectional`` ``ConvLSTM2D``).
 
     Example::
 
@@ -190,7 +192,8 @@ class FrameTagger(keras.Model):
 
     def __init__(self, num_classes: int, step_shape: Sequence[int], kind: str = "lstm", units: int = 64,
                  depth: int = 1, dropout: float = 0.0, encoder_filters: int = 16, encoder_dim: int = 64,
-                 feature_mean: Sequence[float] | None = None, feature_std: Sequence[float] | None = None, **kwargs):
+                 feature_mean: Sequence[float] | None = None, feature_std: Sequence[float] | None = None,
+                 bidirectional: bool = False, **kwargs):
         super().__init__(**kwargs)
         if kind not in KINDS:
             raise HyperparameterError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -204,7 +207,8 @@ class FrameTagger(keras.Model):
                                       f"{list(step_shape)}; got {feature_mean!r} and {feature_std!r}")
         self.config_values = dict(num_classes=num_classes, step_shape=list(step_shape), kind=kind, units=units,
                                   depth=depth, dropout=dropout, encoder_filters=encoder_filters,
-                                  encoder_dim=encoder_dim, feature_mean=feature_mean, feature_std=feature_std)
+                                  encoder_dim=encoder_dim, feature_mean=feature_mean, feature_std=feature_std,
+                                  bidirectional=bool(bidirectional))
         # Feature vectors are standardised inside the model with the training split's statistics
         # (constants of the graph), so a run, an export and the streaming step all take raw features.
         self.feature_mean = None if feature_mean is None else np.asarray(feature_mean, "float32")
@@ -214,6 +218,7 @@ class FrameTagger(keras.Model):
         self.rescale = layers.Rescaling(1.0 / 255, name="rescale") if self.images else None
         self.encoder_layers: list = []
         self.convs: list = []
+        self.head_layers: list = []
         if self.images and kind != "conv_lstm":
             # Motion is a change of place, so the frame encoder reports places: each feature map's
             # spatial softmax gives an expected (x, y) (Levine et al. 2016, "spatial soft-argmax"),
@@ -222,8 +227,21 @@ class FrameTagger(keras.Model):
                 layers.Conv2D(encoder_filters, 3, padding="same", activation="relu", name="encoder_conv_0"),
                 layers.Conv2D(encoder_filters, 3, padding="same", name="encoder_conv_1"),
             ]
+        elif kind == "conv_lstm":
+            # A per-frame convolutional encoder (full resolution, then one stride 2: a 16 x 16 map at
+            # 32 px, where a 1 px move still changes the map), so the ConvLSTM2D compares feature maps,
+            # not raw pixels, with every place kept.
+            self.convs = [
+                layers.Conv2D(encoder_filters, 3, padding="same", activation="relu", name="encoder_conv_0"),
+                layers.Conv2D(encoder_filters, 3, strides=2, padding="same", activation="relu",
+                              name="encoder_conv_1"),
+            ]
         if kind != "conv_lstm":
             self.encoder_layers.append(layers.Dense(encoder_dim, activation="relu", name="encoder_dense"))
+        else:
+            # After the ConvLSTM, each frame's maps are read by spatial soft-argmax (where each
+            # feature is, and how strongly), not a global average, then a dense layer.
+            self.head_layers.append(layers.Dense(encoder_dim, activation="relu", name="head_dense"))
         self.dropout_layer = layers.Dropout(dropout, name="dropout")
         self.sequence_layers: list = []
         for i in range(depth):
@@ -233,12 +251,12 @@ class FrameTagger(keras.Model):
                 self.sequence_layers.append(layers.Bidirectional(layers.GRU(units, return_sequences=True),
                                                                  name=f"bidirectional_gru_{i}"))
             elif kind == "conv_lstm":
-                self.sequence_layers.append(layers.ConvLSTM2D(encoder_filters, 3, strides=2 if i == 0 else 1,
-                                                              padding="same", return_sequences=True,
-                                                              name=f"conv_lstm_{i}"))
+                cell = layers.ConvLSTM2D(encoder_filters, 3, padding="same", return_sequences=True,
+                                         name=f"conv_lstm_{i}")
+                self.sequence_layers.append(layers.Bidirectional(cell, name=f"bidirectional_conv_lstm_{i}")
+                                            if bidirectional else cell)
             else:
                 self.sequence_layers.append(layers.Dense(units, activation="relu", name=f"frame_dense_{i}"))
-        self.pool = layers.GlobalAveragePooling2D(name="pool") if kind == "conv_lstm" else None
         self.classifier = layers.Dense(num_classes, activation="softmax", name="classifier")
 
     def get_config(self) -> dict[str, Any]:
@@ -258,13 +276,15 @@ class FrameTagger(keras.Model):
             x = self.rescale(x)
         if self.feature_mean is not None:
             x = (x - self.feature_mean) / self.feature_std
-        if not self.encoder_layers:
+        if not self.encoder_layers and not self.convs:
             return x
         batch, steps = ops.shape(x)[0], ops.shape(x)[1]
         flat = ops.reshape(x, (-1, *self.step_shape))
         if self.convs:
             for layer in self.convs:
                 flat = layer(flat, training=training)
+            if self.kind == "conv_lstm":   # maps for the ConvLSTM2D: [B, T, h, w, c]
+                return ops.reshape(flat, (batch, steps, *flat.shape[1:]))
             flat = spatial_soft_argmax(flat)
         for layer in self.encoder_layers:
             flat = layer(flat, training=training)
@@ -275,9 +295,12 @@ class FrameTagger(keras.Model):
         x = self.dropout_layer(self._encode_frames(inputs["frames"], training), training=training)
         for layer in self.sequence_layers:
             x = layer(x, mask=mask, training=training) if self.kind != "frame" else layer(x)
-        if self.pool is not None:
+        if self.kind == "conv_lstm":   # per frame: where each map's feature is, and how strong
             batch, steps = ops.shape(x)[0], ops.shape(x)[1]
-            x = ops.reshape(self.pool(ops.reshape(x, (-1, *x.shape[2:]))), (batch, steps, x.shape[-1]))
+            x = spatial_soft_argmax(ops.reshape(x, (-1, *x.shape[2:])))
+            x = ops.reshape(x, (batch, steps, x.shape[-1]))
+            for layer in self.head_layers:
+                x = layer(x, training=training)
         return self.classifier(self.dropout_layer(x, training=training))
 
     # -- streaming: one frame at a time (unidirectional entries) ----------
@@ -646,13 +669,14 @@ class VideoLabelingTask(Task):
 # Registry entries
 # ---------------------------------------------------------------------------
 
-def _tagger(hp, problem, *, name: str, kind: str, units: int = 64, depth: int = 1) -> FrameTagger:
+def _tagger(hp, problem, *, name: str, kind: str, units: int = 64, depth: int = 1, **extra) -> FrameTagger:
     values = dict(
         units=hp.Int("units", 16, 512, step=16, default=units),
         depth=hp.Int("depth", 1, 3, default=depth),
         dropout=hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.0),
         encoder_filters=hp.Int("encoder_filters", 8, 64, step=8, default=16),
         encoder_dim=hp.Int("encoder_dim", 16, 256, step=16, default=64),
+        **extra,
     )
     model = FrameTagger(problem["num_classes"], problem["step_shape"], kind=kind, name=name.replace("/", "_"),
                         feature_mean=problem.get("feature_mean"), feature_std=problem.get("feature_std"), **values)
@@ -679,8 +703,17 @@ def bigru(hp, problem):
 
 @register_model("video_labeling/conv_lstm")
 def conv_lstm(hp, problem):
-    """ConvLSTM2D over the frames (spatial layout kept), pooled per frame, per-frame softmax."""
-    return _tagger(hp, problem, name="video_labeling/conv_lstm", kind="conv_lstm")
+    """Conv encoder per frame (16 x 16 maps at 32 px), ConvLSTM2D over the maps, spatial soft-argmax
+    per frame (where each feature is, and how strongly), dense layer, per-frame softmax.
+
+    Why the first design failed (0.473 test frame accuracy on builtin:moving_shapes, control 0.435): a
+    single strided ConvLSTM2D read the raw pixels (one linear 3 x 3 convolution, nothing to tell the
+    tracked shape from the small distractor, the noise and the bar) and a global average over each
+    16 x 16 map then threw away where anything was, leaving a shape's motion as a few edge cells
+    diluted in 256 and mixed with the distractor's. ``bidirectional=True`` (not the default) runs the
+    ConvLSTM2D both ways, at about twice the time per epoch."""
+    return _tagger(hp, problem, name="video_labeling/conv_lstm", kind="conv_lstm",
+                   bidirectional=hp.Boolean("bidirectional", default=False))
 
 
 @register_model("video_labeling/frame_classifier")
