@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._backend import CHOSEN_BACKEND  # noqa: F401 - first, before Keras: JAX or torch without TensorFlow
 from ._registry import ModelSpec, get, list_models, register_model
-from .errors import DataError, HyperparameterError, RunDirError, UnknownModelError, ZooError
+from .errors import DataError, HyperparameterError, MissingDependencyError, RunDirError, UnknownModelError, ZooError
 from .runs import TrainedModel, load
 from .tasks import list_tasks
 from .training import build, hypermodel, train
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError",
     "HyperparameterError",
+    "MissingDependencyError",
     "ModelSpec",
     "RunDirError",
     "TrainedModel",

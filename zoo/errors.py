@@ -26,3 +26,46 @@ class DataError(ZooError, ValueError):
 
 class RunDirError(ZooError):
     """A run or export directory that is missing, incomplete or already taken."""
+
+
+class MissingDependencyError(ZooError, ImportError):
+    """A feature needs an optional package that cannot be imported (the message names the fix)."""
+
+
+# module -> (the name people know it by, the pip install that brings it: the project's extra)
+_PACKAGES = {
+    "tensorflow": ("TensorFlow", '"keras-seq-zoo[tensorflow]"'),
+    "tensorflow_text": ("TensorFlow Text", '"keras-seq-zoo[tensorflow]"'),
+    "tensorflow_datasets": ("TensorFlow Datasets", '"keras-seq-zoo[tfds]"'),
+    "av": ("PyAV", '"keras-seq-zoo[video]"'),
+    "jax": ("JAX", '"keras-seq-zoo[jax]"'),
+    "torch": ("PyTorch", '"keras-seq-zoo[torch]"'),
+    "PIL": ("Pillow", "pillow"),
+}
+
+
+def require(module: str, feature: str, hint: str = ""):
+    """``import module`` and return it, or raise :class:`MissingDependencyError`
+    ``"FEATURE needs NAME: pip install PIP[; HINT]"`` when it cannot be imported.
+
+    >>> tf = require("tensorflow", "zoo export (a SavedModel)")  # doctest: +SKIP
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        name, pip = _PACKAGES.get(module.split(".")[0], (module, module))
+        raise MissingDependencyError(f"{feature} needs {name}: pip install {pip}"
+                                     + (f"; {hint}" if hint else "")) from exc
+
+
+def importable(module: str) -> bool:
+    """Whether ``import module`` works (it is imported, once, to find out)."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunDirError, ZooError
+from .errors import RunDirError, ZooError, require
 from .folders import atomic_directory, check_output_path, read_json, remove_stale_temporaries, write_json
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def export_saved_model(trained: TrainedModel, path: str, overwrite: bool = False
     ``options`` are the task's export options (translation: ``beam_width``)."""
     import keras
 
+    require("tensorflow", "zoo export (a SavedModel)", "then export with KERAS_BACKEND=tensorflow")
     if keras.backend.backend() != "tensorflow":
         raise ZooError(f"export writes a TensorFlow SavedModel and needs KERAS_BACKEND=tensorflow "
                        f"(this process runs {keras.backend.backend()!r}); a run trained on any backend "
@@ -60,7 +61,7 @@ def is_export(path: str) -> bool:
 
 def predict_exported(path: str, inputs: list[Any], **options) -> list[dict]:
     """Predictions from an exported SavedModel's ``serve`` endpoint, formatted by its task."""
-    import tensorflow as tf
+    tf = require("tensorflow", f"predicting with the export {path} (a SavedModel)")
 
     from .tasks import get_task
 

@@ -384,13 +384,12 @@ class ReversibleTokenizer:
 
             with tf.init_scope():
                 if self.kind == "subword":
-                    try:
-                        import tensorflow_text
-                    except ImportError as error:
-                        raise ImportError(
-                            "exporting a subword ReversibleTokenizer needs tensorflow-text (the version matching "
-                            "tensorflow, e.g. 2.21.x for 2.21), which has wheels for Linux x86_64 and macOS arm64 "
-                            "only; kind='word' exports with TensorFlow alone") from error
+                    from .errors import require
+
+                    tensorflow_text = require(
+                        "tensorflow_text", "exporting a subword tokenizer",
+                        "the version matching tensorflow (e.g. 2.21.x for 2.21), wheels for Linux x86_64 and "
+                        "macOS arm64 only; kind='word' exports with TensorFlow alone")
 
                     resource = tensorflow_text.SentencepieceTokenizer(model=self.model, out_type=tf.int32)
                 else:

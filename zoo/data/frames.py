@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, require
 from . import DataSpec, Splits, check_parts, split_by_key
 from .files import BAD_ROWS, _quoting_error, line_list, read_text
 
@@ -148,10 +148,7 @@ def _describe(shape: tuple[int, ...]) -> str:
 
 def read_video(path: str, where: str) -> np.ndarray:
     """The frames of a video file, ``[T, H, W, 3]`` uint8 RGB, decoded with PyAV."""
-    try:
-        import av
-    except ImportError:  # pragma: no cover - av is a dependency
-        raise DataError(f"{where}: reading {path} needs PyAV: pip install av") from None
+    av = require("av", f"{where}: reading the video {path}")
     try:
         with av.open(path) as container:
             if not container.streams.video:

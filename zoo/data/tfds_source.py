@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, require
 from . import DataSpec, check_parts
 
 SPLIT_PARTS = ("train", "validation", "test")
@@ -84,7 +84,7 @@ def _find_feature(spec: DataSpec, features, role: str, kind, supervised: tuple |
 
 def load_text_classification(spec: DataSpec) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
     """Examples ``(text, label_name)`` per split, and the set's label names."""
-    import tensorflow_datasets as tfds
+    tfds = require("tensorflow_datasets", f"the data spec {spec.text!r}")
 
     check_parts(spec, (*SPLIT_PARTS, "text", "label", "data_dir"))
     builder = tfds_builder(spec, "tfds:imdb_reviews")

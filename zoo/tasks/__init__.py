@@ -130,6 +130,10 @@ class Task:
 
         parsed = parse_spec(spec, self.data_kinds)
         module, function = self.loaders[parsed.kind].split(":")
+        if module.startswith("tfds"):
+            from ..errors import require
+
+            require("tensorflow_datasets", f"the data spec {spec!r}")
         splits = getattr(importlib.import_module(f"zoo.data.{module}"), function)(parsed)
         self.check_data(splits, spec)
         return splits

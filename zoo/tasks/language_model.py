@@ -44,11 +44,11 @@ from .._registry import register_model
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RecurrentDecoder, compile_next_token
-from ..recurrent import declare_lr_decay, lr_schedule
 from ..decoding import Sampler, TopKSampler, generate_ids, get_sampler, make_generate, model_generate, token_log_prior
 from ..errors import DataError, HyperparameterError, RunDirError
 from ..folders import read_settings, write_settings
 from ..generation import DECODING_OPTIONS, check_decoding_options, sampler_from_options, sampling_checks
+from ..recurrent import declare_lr_decay, lr_schedule
 from ..text import END, OOV, PAD, SPACE_MARK, START, ReversibleTokenizer, _normalize, _reversible_patterns
 from . import Endpoint, FitData, Serving, Task, register_task
 
