@@ -36,10 +36,13 @@ def _cli(capsys, *argv):
 def test_small_search_writes_table_plot_preset_and_final_fit(tmp_path, capsys):
     out = str(tmp_path / "search")
     # learning_rate 0.03 and 6 epochs: every trial learns the task (measured: best validation
-    # 0.975-1.0 and final-fit test accuracy 0.97-1.0 over seeds 0-3; 2 epochs stay near chance).
+    # 0.975-1.0 and final-fit test accuracy 0.97-1.0 over seeds 0-3 while freeze_embeddings was still
+    # searched; 0.90 on these 40 validation texts since; 2 epochs stay near chance, the control near 0.6).
+    # Everything but the two searched values is fixed, so the trials differ only where the test says.
     result = zoo.tune("sentiment/gru", SMALL, out, max_trials=3, epochs=6, verbose=0,
                       overrides={"depth": 1, "learning_rate": 0.03, "dropout": 0.0, "embedding_dropout": 0.0,
-                                 "lr_decay": 1.0},  # the real-text regularisation slows this small task down
+                                 "lr_decay": 1.0,  # the real-text regularisation slows this small task down
+                                 "pooling": "max", "clipnorm": 1.0, "weight_decay": 0.05},
                       space={"units": [16, 32], "embedding_dim": [16, 32]}, final_fit=True)
     assert len(result.trials) == 3 and all(t["status"] == "COMPLETED" for t in result.trials)
     for t in result.trials:
@@ -47,7 +50,7 @@ def test_small_search_writes_table_plot_preset_and_final_fit(tmp_path, capsys):
         assert t["hyperparameters"]["units"] in (16, 32) and t["hyperparameters"]["embedding_dim"] in (16, 32)
         assert 0 <= t["score"] <= 1 and t["seconds"] > 0 and t["rss_mb"] > 0
     assert len({tuple(sorted(t["hyperparameters"].items())) for t in result.trials}) == 3  # no repeats
-    assert result.best["score"] == max(t["score"] for t in result.trials) >= 0.9
+    assert result.best["score"] == max(t["score"] for t in result.trials) >= 0.85
     for name in ("trials.csv", "trials.json", "objective.png", "preset.json", "tune_config.json"):
         assert os.path.getsize(os.path.join(out, name)) > 0
     with open(os.path.join(out, "objective.png"), "rb") as f:

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .precision import PRECISIONS
 from .report import text_table
 
 EXIT_USAGE = 2
@@ -42,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a hyperparameter or preprocessing option (repeatable)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default: the task's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="float32 (default) or mixed precision on a GPU: 16-bit compute, float32 weights and outputs")
     p.add_argument("--preset", help="tuned values: a preset.json written by 'zoo tune'")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
 
@@ -71,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-best", type=int, help="trials whose weights stay on disk (default 3)")
     p.add_argument("--max-consecutive-failures", type=int)
     p.add_argument("--distribution", choices=("mirrored",), help="train each trial on every local GPU")
+    p.add_argument("--precision", choices=PRECISIONS, help="every trial's precision (default float32)")
     p.add_argument("--chief", action="store_true", help="run the oracle for distributed workers")
     p.add_argument("--worker", action="store_true", help="run trials for the chief at --oracle")
     p.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address")
@@ -152,7 +156,7 @@ def _cmd_train(zoo, args) -> None:
     with contextlib.redirect_stdout(sys.stderr):
         run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
                         overrides=overrides, preset=args.preset, seed=args.seed, overwrite=args.overwrite,
-                        patience=args.patience,
+                        patience=args.patience, precision=args.precision,
                         verbose=1 if sys.stderr.isatty() else 2)
     print(json.dumps({"run": run.path, "test": run.metrics.get("test"),
                       "validation": run.metrics.get("validation"),
@@ -176,7 +180,8 @@ def _cmd_tune(zoo, args) -> None:
              "epochs": args.epochs, "executions_per_trial": args.executions_per_trial,
              "objective": args.objective, "batch_size": args.batch_size, "seed": args.seed,
              "final_fit": args.final_fit, "keep_best": args.keep_best,
-             "max_consecutive_failures": args.max_consecutive_failures, "distribution": args.distribution}
+             "max_consecutive_failures": args.max_consecutive_failures, "distribution": args.distribution,
+             "precision": args.precision}
     settings.update({k: v for k, v in flags.items() if v is not None})
     settings["set"] = {**settings.get("set", {}), **parse_assignments(args.set)}
     settings["space"] = {**settings.get("space", {}), **parse_space(args.space)}

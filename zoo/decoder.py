@@ -125,9 +125,9 @@ class RecurrentDecoder(keras.layers.Layer):
         if self.tie_embeddings:
             if units != embedding_dim:
                 self.output_projection = layers.Dense(embedding_dim, use_bias=False, name="tie_projection")
-            self.output_layer = TiedLogits(vocab_size, name="logits")
+            self.output_layer = TiedLogits(vocab_size, dtype="float32", name="logits")  # float32 in mixed precision
         else:
-            self.output_layer = layers.Dense(vocab_size, name="logits")
+            self.output_layer = layers.Dense(vocab_size, dtype="float32", name="logits")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_size": self.vocab_size, "cell": self.cell, "units": self.units,

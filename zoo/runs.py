@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import RunDirError, ZooError
 from .folders import atomic_directory, check_new_file, read_json, write_json
+from .precision import policy as dtype_policy
 
 CONFIG, MODEL, PREPROCESSING, HISTORY, METRICS = (
     "config.json", "model.keras", "preprocessing", "history.json", "metrics.json")
@@ -171,7 +172,10 @@ def load(path: str) -> TrainedModel:
     for name in [MODEL[:-6], *config.get("extra_models", [])]:
         file = os.path.join(path, f"{name}.keras")
         try:
-            models[name] = keras.saving.load_model(file)
+            # Under the run's precision: compile then wraps the optimizer as training did (mixed_float16's
+            # loss scaling), so its saved state loads too.
+            with dtype_policy(config.get("precision", "float32")):
+                models[name] = keras.saving.load_model(file)
         except Exception as exc:
             models[name] = _load_uncompiled(file, config, name, exc)
     expected = config.get("problem")

@@ -27,6 +27,8 @@ from .folders import (
     write_json,
     write_marker,
 )
+from .precision import check_precision
+from .precision import policy as dtype_policy
 from .runs import TrainedModel
 
 PARTIAL_SUFFIX = ".partial"
@@ -116,7 +118,8 @@ def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides:
     return spec.builder(hp, problem)
 
 
-def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data=None):
+def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data=None,
+               precision: str | None = None):
     """A ``keras_tuner.HyperModel`` over entry ``name``'s declared search space.
 
     ``problem`` fixes the data facts (vocabulary size, classes, ...); the task's
@@ -125,6 +128,7 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data
     ``(preprocessor, train_examples, validation_examples)`` as ``task_data`` and
     call ``tuner.search(epochs=..., batch_size=...)`` with no arrays; without
     ``task_data`` it falls back to Keras's ``model.fit`` on the arrays given.
+    ``precision`` is the dtype policy each trial's model is built under (zoo.precision).
 
     Example::
 
@@ -137,10 +141,12 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data
 
     spec = get(name)
     facts = {**spec.task.default_problem, **(problem or {})}
+    precision = check_precision(precision)
 
     class EntryHyperModel(kt.HyperModel):
         def build(self, hp):
-            model = spec.builder(hp, facts)
+            with dtype_policy(precision):
+                model = spec.builder(hp, facts)
             if task_data is not None:
                 spec.task.initialize_model(model, task_data[0])
             return model
@@ -163,23 +169,26 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data
     return EntryHyperModel(name=name.replace("/", "_"))
 
 
+# What must match for a run to resume from its backup; a key missing from an older backup has its default.
+_RESUME_KEYS = {"entry": None, "data": None, "hyperparameters": None, "preprocessing": None, "seed": None,
+                "epochs": None, "batch_size": None, "patience": None, "include_validation": None,
+                "precision": "float32"}
+
+
 def _same_run(a: dict, b: dict) -> bool:
-    keys = ("entry", "data", "hyperparameters", "preprocessing", "seed", "epochs", "batch_size", "patience",
-            "include_validation")
-    return all(a.get(k) == b.get(k) for k in keys)
+    return not _differences(a, b)
 
 
 def _differences(a: dict, b: dict) -> str:
-    keys = ("entry", "data", "hyperparameters", "preprocessing", "seed", "epochs", "batch_size", "patience",
-            "include_validation")
-    return ", ".join(f"{k}: {a.get(k)!r} then, {b.get(k)!r} now" for k in keys if a.get(k) != b.get(k))
+    changed = [(k, a.get(k, d), b.get(k, d)) for k, d in _RESUME_KEYS.items() if a.get(k, d) != b.get(k, d)]
+    return ", ".join(f"{k}: {then!r} then, {now!r} now" for k, then, now in changed)
 
 
 def train(name: str, data: str, out: str | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, overrides: Mapping[str, Any] | None = None, seed: int = 0,
           overwrite: bool = False, verbose: int | str = "auto", callbacks: Sequence = (),
           preset: str | Mapping[str, Any] | None = None, include_validation: bool = False,
-          patience: int | None = None) -> TrainedModel:
+          patience: int | None = None, precision: str | None = None) -> TrainedModel:
     """Train entry ``name`` on data spec ``data``; write a run directory to ``out``.
 
     The entry is built with its defaults plus ``overrides`` (hyperparameters and
@@ -190,7 +199,8 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     ``preset`` supplies tuned values (a ``zoo tune`` preset file or dict).
     ``patience`` is the early-stopping patience in epochs (default: the task's).
     ``include_validation`` trains on train + validation for exactly ``epochs``
-    (no early stopping): the final fit of a tuned configuration.
+    (no early stopping): the final fit of a tuned configuration. ``precision``
+    is ``float32`` (default), ``mixed_float16`` or ``mixed_bfloat16`` (zoo.precision).
 
     Example::
 
@@ -212,6 +222,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     batch_size = hparams.positive_int("batch_size", task.default_batch_size if batch_size is None else batch_size, name)
     patience = hparams.positive_int("patience", task.patience if patience is None else patience, name)
     seed = check_seed(seed)
+    precision = check_precision(precision)
     partial = None
     if out is not None:
         out = check_output_path(out, kind="run", overwrite=overwrite)
@@ -223,13 +234,14 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     keras.utils.set_random_seed(seed)
     preprocessor = task.fit_preprocessor(splits, preprocessing)
     problem = preprocessor.problem()
-    model = spec.builder(hp, problem)
+    with dtype_policy(precision):
+        model = spec.builder(hp, problem)
     task.initialize_model(model, preprocessor)
     config = {
         "entry": name, "task": task.name, "kind": task.kind, "data": data,
         "hyperparameters": dict(hp.values), "preprocessing": preprocessing, "problem": problem,
         "seed": seed, "epochs": epochs, "batch_size": batch_size, "include_validation": include_validation,
-        "patience": patience, "objective": task.objective,
+        "patience": patience, "objective": task.objective, "precision": precision,
         "backend": keras.backend.backend(), "keras_version": keras.__version__,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }

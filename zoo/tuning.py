@@ -54,6 +54,7 @@ from .folders import (
     write_json,
     write_marker,
 )
+from .precision import check_precision
 from .report import text_table
 from .training import resolve_preprocessing
 
@@ -86,11 +87,16 @@ class TuneSettings:
     keep_best: int = 3                    # trials whose weights are kept on disk
     max_consecutive_failures: int = 3
     distribution: str | None = None       # "mirrored": every local GPU per trial
+    precision: str = "float32"            # the dtype policy of every trial (zoo.precision)
 
     def search_key(self) -> dict[str, Any]:
-        """What must match for a rerun to resume the same search."""
-        return {k: getattr(self, k) for k in ("entry", "data", "tuner", "objective", "seed", "batch_size",
-                                              "set", "space", "epochs", "executions_per_trial")}
+        """What must match for a rerun to resume the same search (precision only when not the
+        default, so a search written before the option existed still resumes)."""
+        key = {k: getattr(self, k) for k in ("entry", "data", "tuner", "objective", "seed", "batch_size",
+                                             "set", "space", "epochs", "executions_per_trial")}
+        if self.precision != "float32":
+            key["precision"] = self.precision
+        return key
 
 
 _FIELDS = {f: t for f, t in TuneSettings.__annotations__.items()}
@@ -151,6 +157,7 @@ def _check_settings(s: TuneSettings, task) -> None:
     if s.objective not in objectives:
         raise HyperparameterError(f"unknown objective {s.objective!r} for task {task.name}; allowed: "
                                   + ", ".join(f"{k} ({v})" for k, v in objectives.items()))
+    check_precision(s.precision)
     if s.distribution is not None and s.distribution not in DISTRIBUTIONS:
         raise HyperparameterError(f"unknown distribution {s.distribution!r}; allowed: {', '.join(DISTRIBUTIONS)}")
 
@@ -459,8 +466,8 @@ def _check_search_folder(out: str, settings: TuneSettings, overwrite: bool) -> N
     if overwrite or not os.path.exists(config_path):
         return
     if not _holds_search(out, settings):
-        raise RunDirError(f"{out} holds a search with other settings; resume it with the same "
-                          "settings, choose another --out, or pass --overwrite")
+        raise RunDirError(f"{out} holds a search with other settings ({_search_differences(out, settings)}); "
+                          "resume it with the same settings, choose another --out, or pass --overwrite")
 
 
 def _make_tuner(prepared: _Prepared, folder: str, verbose):
@@ -471,7 +478,8 @@ def _make_tuner(prepared: _Prepared, folder: str, verbose):
 
     s = prepared.settings
     task_data = (prepared.preprocessor, prepared.splits.train, prepared.splits.validation)
-    common = dict(hypermodel=hypermodel(s.entry, prepared.preprocessor.problem(), task_data=task_data),
+    common = dict(hypermodel=hypermodel(s.entry, prepared.preprocessor.problem(), task_data=task_data,
+                                            precision=s.precision),
                   objective=kt.Objective(s.objective, prepared.direction), hyperparameters=prepared.base_hp,
                   tune_new_entries=True, seed=s.seed, directory=folder, project_name=PROJECT,
                   overwrite=False, max_consecutive_failed_trials=s.max_consecutive_failures)
@@ -554,7 +562,8 @@ def _final_fit(folder: str, prepared: _Prepared, best: dict, verbose) -> dict[st
     final = train(prepared.settings.entry, prepared.settings.data, os.path.join(folder, "final"),
                   epochs=best["epochs"] or prepared.epochs, batch_size=prepared.batch_size,
                   overrides={**best["hyperparameters"], **prepared.preprocessing}, seed=prepared.settings.seed,
-                  overwrite=os.path.isdir(os.path.join(folder, "final")), verbose=verbose, include_validation=True)
+                  overwrite=os.path.isdir(os.path.join(folder, "final")), verbose=verbose, include_validation=True,
+                  precision=prepared.settings.precision)
     return {"run": final.path, "test": final.metrics["test"], "search_score": best["score"]}
 
 
@@ -580,6 +589,16 @@ def _holds_search(folder: str, settings: TuneSettings) -> bool:
     previous = read_json(path, "search config")
     return isinstance(previous, dict) and previous.get("search") == json.loads(
         json.dumps(settings.search_key(), default=str))
+
+
+def _search_differences(folder: str, settings: TuneSettings) -> str:
+    """The settings by which ``folder``'s search differs from ``settings``: ``key: then, now``."""
+    previous = read_json(os.path.join(folder, "tune_config.json"), "search config").get("search") or {}
+    now = json.loads(json.dumps(settings.search_key(), default=str))
+    default = {"precision": "float32"}  # left out of the key when it has its default
+    then_, now_ = {**default, **previous}, {**default, **now}
+    keys = [k for k in {**then_, **now_} if then_.get(k) != now_.get(k)]
+    return ", ".join(f"{k}: {then_.get(k)!r} then, {now_.get(k)!r} now" for k in keys) or "unreadable"
 
 
 def _lock_held(folder: str) -> bool | None:
@@ -632,7 +651,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
          seed: int = 0, batch_size: int | None = None, overrides: Mapping[str, Any] | None = None,
          space: Mapping[str, list[Any]] | None = None, final_fit: bool = False, keep_best: int = 3,
          max_consecutive_failures: int = 3, distribution: str | None = None, overwrite: bool = False,
-         verbose: int | str = "auto", tensorboard: bool = True) -> TuneResult:
+         verbose: int | str = "auto", tensorboard: bool = True, precision: str = "float32") -> TuneResult:
     """Search entry ``entry``'s hyperparameters on ``data``; results and preset go to ``out``.
 
     ``overrides`` fix values (``{"units": 128}``), ``space`` narrows a
@@ -657,7 +676,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
                            batch_size=batch_size, set={k: v for k, v in (overrides or {}).items() if v is not None},
                            space={k: list(v) for k, v in (space or {}).items()}, final_fit=final_fit,
                            keep_best=keep_best, max_consecutive_failures=max_consecutive_failures,
-                           distribution=distribution)
+                           distribution=distribution, precision=precision)
     out = os.path.abspath(out)
     chief_or_alone = not distributed.is_worker()
     # Everything that can fail runs before the disk is touched: settings, folder, data.

@@ -355,7 +355,8 @@ def _embed(hp, problem, tokens, default_dim: int = 64, word_dropout: float = 0.0
 
 def _classify(hp, problem, inputs, features, name: str, weight_decay: float | None = None,
               lr_decay: float = 1.0) -> keras.Model:
-    outputs = layers.Dense(problem["num_classes"], activation="softmax", name="classifier")(features)
+    outputs = layers.Dense(problem["num_classes"], activation="softmax", dtype="float32",  # float32 in mixed precision
+                           name="classifier")(features)
     model = keras.Model(inputs, outputs, name=name.replace("/", "_"))
     model.compile(optimizer=optimizer(hp, weight_decay=weight_decay), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
@@ -388,13 +389,15 @@ class TimePooling(layers.Layer):
     def call(self, x, mask=None):
         ops = keras.ops
         steps = ops.ones(ops.shape(x)[:2], dtype="bool") if mask is None else ops.cast(mask, "bool")
+        # What a padded step is set to: below any real value, and finite in float16 (mixed precision).
+        low = -3e4 if keras.backend.standardize_dtype(x.dtype) == "float16" else -1e9
         if self.mode == "max":
-            return ops.max(ops.where(steps[..., None], x, ops.full_like(x, -1e9)), axis=1)
+            return ops.max(ops.where(steps[..., None], x, ops.full_like(x, low)), axis=1)
         if self.mode == "mean":
             weights = ops.cast(steps, x.dtype)
         else:
             scores = ops.tensordot(ops.tanh(ops.tensordot(x, self.w, 1) + self.b), self.v, 1)
-            weights = ops.softmax(ops.where(steps, scores, ops.full_like(scores, -1e9)), axis=1)
+            weights = ops.softmax(ops.where(steps, scores, ops.full_like(scores, low)), axis=1)
             weights = weights * ops.cast(steps, x.dtype)
         total = ops.maximum(ops.sum(weights, axis=1, keepdims=True), 1e-9)
         return ops.sum(x * (weights / total)[..., None], axis=1)

@@ -257,7 +257,8 @@ class FrameTagger(keras.Model):
                                             if bidirectional else cell)
             else:
                 self.sequence_layers.append(layers.Dense(units, activation="relu", name=f"frame_dense_{i}"))
-        self.classifier = layers.Dense(num_classes, activation="softmax", name="classifier")
+        # float32 even in mixed precision (zoo.precision): probabilities and the loss keep their precision
+        self.classifier = layers.Dense(num_classes, activation="softmax", dtype="float32", name="classifier")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.config_values}
