@@ -55,7 +55,6 @@ def test_entry_trains_saves_reloads_and_exports(name, tmp_path):
     served = zoo.predict(export, inputs)  # through the SavedModel's serve endpoint
     assert [p["output"] for p in served] == [p["output"] for p in before]
     np.testing.assert_allclose(_numbers(served), _numbers(before), atol=1e-5)
-    assert tf.saved_model.load(export).serve is not None
 
 
 def test_sentiment_export_tokenizes_like_python(small_run, tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -20,14 +22,26 @@ def run_notebook(name: str) -> dict:
 
 
 def test_quickstart_notebook_runs(monkeypatch):
-    monkeypatch.setenv("ZOO_QUICKSTART_DATA", "builtin:negation,n=600")
+    # n=3000: the defaults (regularised for real text) learn the task there (measured: gru 1.000, the
+    # order-blind control 0.594, 23 s); on n=600 neither learns (0.574 and 0.593).
+    monkeypatch.setenv("ZOO_QUICKSTART_DATA", "builtin:negation,n=3000")
     namespace = run_notebook("quickstart.ipynb")
-    assert namespace["gru"].metrics["test"]["accuracy"] > 0.5
+    gru, control = (namespace[name].metrics["test"]["accuracy"] for name in ("gru", "control"))
+    assert gru >= 0.9 and control <= 0.7, (gru, control)
     assert len(namespace["search"].trials) == 3
     import tensorflow as tf
 
     out = namespace["served"].serve(tf.constant(["the film was bad , not good"]))
-    assert out["probabilities"].shape == (1, 2) and namespace["tuned"].count_params() > 0
+    assert out["probabilities"].shape == (1, 2)
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(), 1.0, rtol=1e-5)
+    # The preset rebuilds the search's best model: the same hyperparameters, the same size.
+    import keras_tuner as kt
+
+    import zoo
+
+    hp = kt.HyperParameters()
+    hp.values.update(namespace["search"].best["hyperparameters"])
+    assert namespace["tuned"].count_params() == zoo.hypermodel("sentiment/gru").build(hp).count_params()
 
 
 def test_tasks_tour_notebook_runs(monkeypatch):

@@ -184,7 +184,8 @@ def test_evaluating_needs_no_history_and_names_corrupt_files(capsys, small_run, 
     (copy / "history.json").write_text("{broken")
     (copy / "metrics.json").write_text("[1, 2")
     code, output = run_cli(capsys, "evaluate", copy)
-    assert code == 0 and json.loads(output.strip().splitlines()[-1])["examples"] > 0, output
+    test_examples = len(zoo.get("sentiment/lstm").task.load_data(SMALL).test)
+    assert code == 0 and json.loads(output.strip().splitlines()[-1])["examples"] == test_examples, output
     (copy / "config.json").write_text("{")
     assert_refused(capsys, ["evaluate", copy], "config.json", "corrupt")
 
@@ -321,7 +322,8 @@ def test_killed_run_resumes_without_repeating_epochs(tmp_path, stage, sig):
     run = zoo.train("sentiment/gru", SMALL, out, epochs=4, batch_size=32, verbose=0)
     history = json.load(open(os.path.join(out, "history.json")))
     assert len(history["loss"]) == 4 and len(history["val_accuracy"]) == 4  # every epoch exactly once
-    assert run.metrics["test"]["examples"] > 0 and not os.path.exists(out + ".partial")
+    assert run.metrics["test"]["examples"] == len(zoo.get("sentiment/gru").task.load_data(SMALL).test)
+    assert not os.path.exists(out + ".partial")
     assert sorted(os.listdir(tmp_path)) == ["killer.py", "run"]
     if stage == "before-write":
         assert time.perf_counter() - started < 60  # nothing retrained
