@@ -10,7 +10,7 @@ Either may be gzipped (a name ending in ``.gz``). A word may hold spaces (a
 few GloVe 840B entries do): the last ``DIM`` fields are the values. Blank lines
 are skipped; anything else that is not a word and ``DIM`` finite numbers is an
 error naming the file and the line. Nothing is ever downloaded: the file is
-the user's.
+the user's. A name (``glove-6b-50d``) reads an installed package's vectors instead (zoo.named_vectors).
 
 How the embedding matrix for a vocabulary is filled (:func:`embedding_matrix`):
 
@@ -28,6 +28,7 @@ How the embedding matrix for a vocabulary is filled (:func:`embedding_matrix`):
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,13 +78,13 @@ def _header(fields: list[str]) -> tuple[int, int] | None:
 
 
 def read_vectors(path: str, vocabulary: Sequence[str]) -> WordVectors:
-    """Read ``path`` once; keep the vectors of ``vocabulary``'s words (see the module notes)."""
-    wanted = set(vocabulary)
-    lowered: dict[str, str] = {}  # lowercase form -> vocabulary word, for case variants
-    for word in wanted:
-        lowered.setdefault(word.lower(), word)
-    exact: dict[str, np.ndarray] = {}
-    variant: dict[str, np.ndarray] = {}
+    """Read ``path`` once; keep the vectors of ``vocabulary``'s words (see the module notes). A known
+    name (``glove-6b-50d``) reads the vectors of an installed package instead (zoo.named_vectors)."""
+    from .named_vectors import NAMED_VECTORS, read_named
+
+    if path in NAMED_VECTORS and not os.path.exists(path):
+        return read_named(path, vocabulary)
+    match = VocabularyMatch(vocabulary)
     dim = header_count = None
     count, total, total_sq = 0, None, None
     for number, line in _lines(path):
@@ -116,12 +117,7 @@ def read_vectors(path: str, vocabulary: Sequence[str]) -> WordVectors:
         count += 1
         total = vector.copy() if total is None else total + vector
         total_sq = vector**2 if total_sq is None else total_sq + vector**2
-        if word in wanted:
-            exact.setdefault(word, vector)
-        else:
-            target = lowered.get(word.lower())
-            if target is not None:
-                variant.setdefault(target, vector)
+        match.offer(word, vector)
     if count == 0:
         raise DataError(f"{path}: the word-vectors file holds no vectors")
     if header_count is not None and header_count != count:
@@ -129,7 +125,31 @@ def read_vectors(path: str, vocabulary: Sequence[str]) -> WordVectors:
                         "(a truncated file?)")
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    return WordVectors(path, dim, count, {**variant, **exact}, mean, std)
+    return WordVectors(path, dim, count, match.found(), mean, std)
+
+
+class VocabularyMatch:
+    """Which vocabulary word each word of a vectors file gives its value to, offered in file order: an exact
+    match wins, else the first case variant (``The`` for ``the``, since the tokenizer lowercases)."""
+
+    def __init__(self, vocabulary: Sequence[str]):
+        self.wanted = set(vocabulary)
+        self.lowered: dict[str, str] = {}  # lowercase form -> vocabulary word
+        for word in self.wanted:
+            self.lowered.setdefault(word.lower(), word)
+        self.exact: dict[str, object] = {}
+        self.variant: dict[str, object] = {}
+
+    def offer(self, word: str, value) -> None:
+        if word in self.wanted:
+            self.exact.setdefault(word, value)
+        else:
+            target = self.lowered.get(word.lower())
+            if target is not None:
+                self.variant.setdefault(target, value)
+
+    def found(self) -> dict:
+        return {**self.variant, **self.exact}
 
 
 def _is_number(text: str) -> bool:

@@ -9,6 +9,7 @@ directory atomically at the end.
 from __future__ import annotations
 
 import datetime
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -71,7 +72,14 @@ def resolve_preprocessing(spec: ModelSpec, values: Mapping[str, Any]) -> dict[st
     result = {n: resolved.values.get(n, p.default) for n, p in options.items()}
     for name in files:
         folder = name in spec.task.folder_options
-        result[name] = None if values.get(name) in (None, "") else _existing_file(name, values[name], folder)
+        value = values.get(name)
+        if value in (None, ""):
+            result[name] = None
+        elif name in spec.task.named_files and isinstance(value, str) and \
+                importlib.import_module(spec.task.named_files[name]).looks_like_a_name(value):
+            result[name] = importlib.import_module(spec.task.named_files[name]).check_name(value)
+        else:
+            result[name] = _existing_file(name, value, folder)
     return result
 
 

@@ -97,6 +97,9 @@ class Task:
     # strings, not searchable, checked to name a file before any data is read. Name -> description.
     file_options: ClassVar[dict[str, str]] = {}
     folder_options: ClassVar[tuple[str, ...]] = ()  # those of file_options that name a folder (a run)
+    # file options that also take a name (a module with looks_like_a_name(value) and check_name(value)):
+    # sentiment's embeddings=glove-6b-50d (zoo.named_vectors)
+    named_files: ClassVar[dict[str, str]] = {}
 
     def __init__(self) -> None:
         self._preprocessing_space: dict | None = None

