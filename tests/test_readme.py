@@ -304,3 +304,23 @@ def test_cross_validation_table_matches_the_recorded_results():
             assert row[column + 1:column + 3] == expected, (name, model)
     assert len(rows) == len(zoo.list_models(task="sentiment")) + 1
 
+
+
+def test_sst2_table_matches_the_recorded_results():
+    """The SST-2 table (issue 20) quotes its files: every entry measured from scratch with 3 seeds, the
+    run with GloVe vectors, and both n-gram baselines on the same splits."""
+    rows = _table(_section("Results"), "entry (SST-2 test, 1,821 sentences)")
+    scratch, glove = _recorded("sentiment_sst2.json"), _recorded("sentiment_sst2_glove50.json")
+    assert scratch["seeds"] == glove["seeds"] == 3 and scratch["settings"] == {}
+    assert glove["settings"]["embedding_dim"] == 50 and "glove50" in glove["settings"]["embeddings"]
+    cells = {row[0].removesuffix(" (control)"): row[1:] for row in rows}
+    for r in scratch["results"]:
+        assert cells[f"`{r['entry']}`"][:2] == [_median_range(r), str(round(r["median_seconds"]))], r["entry"]
+    for r in glove["results"]:
+        key = f"`{r['entry']}` + GloVe 6B 50d"
+        assert cells[key][:2] == [_median_range(r), str(round(r["median_seconds"]))], r["entry"]
+    for name, label in (("tfidf_logistic_regression", "TF-IDF + logistic regression"),
+                        ("bigram_naive_bayes", "bigram Naive Bayes")):
+        baseline = scratch[name]
+        assert cells[label][:2] == [f"{baseline['accuracy']:.3f}", str(round(baseline["seconds"]))], name
+    assert len([row for row in rows if row[0].startswith("`")]) == len(scratch["results"]) + len(glove["results"])
