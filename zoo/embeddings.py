@@ -10,7 +10,8 @@ Either may be gzipped (a name ending in ``.gz``). A word may hold spaces (a
 few GloVe 840B entries do): the last ``DIM`` fields are the values. Blank lines
 are skipped; anything else that is not a word and ``DIM`` finite numbers is an
 error naming the file and the line. Nothing is ever downloaded: the file is
-the user's. A name (``glove-6b-50d``) reads an installed package's vectors instead (zoo.named_vectors).
+the user's. A known name (``glove-6b-50d``) reads an installed package's vectors instead
+(zoo.named_vectors), the same way (a file that happens to have that name is ``./glove-6b-50d``).
 
 How the embedding matrix for a vocabulary is filled (:func:`embedding_matrix`):
 
@@ -28,7 +29,6 @@ How the embedding matrix for a vocabulary is filled (:func:`embedding_matrix`):
 from __future__ import annotations
 
 import gzip
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +47,7 @@ class WordVectors:
     vectors: dict[str, np.ndarray]   # vocabulary word -> vector
     mean: np.ndarray                 # per dimension, over every vector of the file
     std: np.ndarray
+    source: dict | None = None       # a named set: the package and version it came from (zoo.named_vectors)
 
 
 def _open(path: str):
@@ -79,10 +80,11 @@ def _header(fields: list[str]) -> tuple[int, int] | None:
 
 def read_vectors(path: str, vocabulary: Sequence[str]) -> WordVectors:
     """Read ``path`` once; keep the vectors of ``vocabulary``'s words (see the module notes). A known
-    name (``glove-6b-50d``) reads the vectors of an installed package instead (zoo.named_vectors)."""
+    name (``glove-6b-50d``) always reads the vectors of an installed package instead (zoo.named_vectors),
+    as ``zoo.train`` resolved it; a file of that name is ``./glove-6b-50d``."""
     from .named_vectors import NAMED_VECTORS, read_named
 
-    if path in NAMED_VECTORS and not os.path.exists(path):
+    if path in NAMED_VECTORS:
         return read_named(path, vocabulary)
     match = VocabularyMatch(vocabulary)
     dim = header_count = None
@@ -173,16 +175,24 @@ def embedding_matrix(vectors: WordVectors, vocabulary: Sequence[str]) -> np.ndar
     return matrix.astype("float32")
 
 
-def coverage(vectors: WordVectors, vocabulary: Sequence[str]) -> dict[str, int | str]:
-    """What a run records about the file: its path, dimension, size and how much of the vocabulary it covered."""
+def coverage(vectors: WordVectors, vocabulary: Sequence[str]) -> dict[str, int | str | dict]:
+    """What a run records about the file: its path (or name), dimension, size and how much of the vocabulary it
+    covered; for a named set also the package it came from (``source``: package and version)."""
     words = vocabulary[2:]
-    return {"path": vectors.path, "dim": vectors.dim, "vectors_in_file": vectors.count,
-            "vocabulary_words": len(words), "found": sum(w in vectors.vectors for w in words)}
+    record = {"path": vectors.path, "dim": vectors.dim, "vectors_in_file": vectors.count,
+              "vocabulary_words": len(words), "found": sum(w in vectors.vectors for w in words)}
+    if vectors.source is not None:
+        record["source"] = dict(vectors.source)
+    return record
 
 
 def check_dimension(vectors_dim: int, embedding_dim: int, path: str, entry: str) -> None:
+    """``path`` is the file, or the name of a named set (zoo.named_vectors), that the vectors came from."""
+    from .named_vectors import NAMED_VECTORS
+
     if vectors_dim != embedding_dim:
+        other = f"{embedding_dim}-dimensional vectors"
         raise HyperparameterError(
             f"the word vectors in {path} have {vectors_dim} dimensions but {entry} has embedding_dim="
-            f"{embedding_dim}; pass --set embedding_dim={vectors_dim} (or use a file of {embedding_dim}-dimensional "
-            "vectors)")
+            f"{embedding_dim}; pass --set embedding_dim={vectors_dim} (or use "
+            f"{other if path in NAMED_VECTORS else 'a file of ' + other})")

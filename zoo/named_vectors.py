@@ -145,6 +145,8 @@ def _convert(vectors: NamedVectors, files: tuple[str, str, str], target: str) ->
         np.savez(os.path.join(tmp, "stats.npz"), mean=mean, std=std)
         with open(os.path.join(tmp, "source.json"), "w", encoding="utf-8") as f:  # written last: the mark
             json.dump({**_source(files), "count": len(words), "dim": vectors.dim, "name": vectors.name}, f)
+        if _valid(target, _source(files)):  # another process finished first: keep its cache
+            return
         if os.path.exists(target):  # stale or broken: moved aside, then removed
             aside = tempfile.mkdtemp(dir=parent, prefix=f".old-{vectors.name}-")
             os.replace(target, os.path.join(aside, "cache"))
@@ -181,8 +183,10 @@ def read_named(name: str, vocabulary: Sequence[str]):
     with open(os.path.join(folder, "words.json"), encoding="utf-8") as f:
         words = json.load(f)
     stats = np.load(os.path.join(folder, "stats.npz"))
+    with open(os.path.join(folder, "source.json"), encoding="utf-8") as f:
+        source = {"package": NAMED_VECTORS[name].package, "version": json.load(f).get("version")}
     match = VocabularyMatch(vocabulary)
     for row, word in enumerate(words):
         match.offer(word, row)
     found = {word: np.asarray(matrix[row], dtype=np.float64) for word, row in match.found().items()}
-    return WordVectors(name, int(matrix.shape[1]), int(matrix.shape[0]), found, stats["mean"], stats["std"])
+    return WordVectors(name, int(matrix.shape[1]), int(matrix.shape[0]), found, stats["mean"], stats["std"], source)
