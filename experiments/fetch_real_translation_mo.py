@@ -70,7 +70,6 @@ files are also on snapshot.debian.org.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import os
 import re
@@ -82,6 +81,7 @@ import tarfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fetch_real_translation import write_tsv  # the same TSV writer as the Quran corpus
+from harness import sha256
 
 # (package, version, SHA-256 of the .deb): Debian 12 "bookworm", architecture all.
 PACKAGES = (
@@ -113,14 +113,6 @@ _LETTER = re.compile(r"[^\W\d_]")
 def deb_name(package: str, version: str) -> str:
     """The file name ``apt-get download`` gives (an epoch's ``:`` written ``%3a``)."""
     return f"{package}_{version.replace(':', '%3a')}_all.deb"
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(cache_dir: str, check: bool = True) -> list[str]:

@@ -5,6 +5,7 @@ New scripts import these instead of building their own record (older scripts sti
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -33,3 +34,12 @@ def write_result(path: str, payload: dict[str, Any]) -> None:
         f.write("\n")
     os.replace(temporary, path)
     print(f"wrote {path}", file=sys.stderr)
+
+
+def sha256(path: str) -> str:
+    """The SHA-256 of a file, as ``sha256sum`` prints it (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

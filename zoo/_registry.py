@@ -16,7 +16,7 @@ import difflib
 import fnmatch
 import importlib.metadata
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,25 +55,33 @@ class ModelSpec:
         """The entry's place in the sequence-task taxonomy (e.g. ``many-to-one``)."""
         return self.task.kind
 
-    def space(self) -> dict[str, Any]:
+    def space(self, problem: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The declared hyperparameters, ``{name: keras_tuner HyperParameter}``.
 
-        Found by building once with the defaults, as keras-tuner itself does.
+        Found by building once with the defaults, as keras-tuner itself does, for ``problem`` (the facts a
+        run's data gives, ``Run.config["problem"]``) or, without one, the task's default problem, where a
+        hyperparameter that depends on the data (``freeze_embeddings``) is declared.
         """
+        if problem is not None:
+            return self._declared({**self.task.default_problem, **problem})
         if self._space is None:
-            import keras
-            import keras_tuner as kt
-
-            hp = kt.HyperParameters()
-            self.builder(hp, dict(self.task.default_problem))
-            keras.backend.clear_session(free_memory=False)
-            self._space = {p.name: p for p in hp.space}
+            self._space = self._declared(dict(self.task.default_problem))
         return self._space
 
-    def defaults(self) -> dict[str, Any]:
+    def _declared(self, problem: dict[str, Any]) -> dict[str, Any]:
+        import keras
+        import keras_tuner as kt
+
+        hp = kt.HyperParameters()
+        self.builder(hp, problem)
+        keras.backend.clear_session(free_memory=False)
+        return {p.name: p for p in hp.space}
+
+    def defaults(self, problem: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``{name: default}`` of the declared hyperparameters (for ``problem``, as :meth:`space`)."""
         from .hparams import describe
 
-        return {name: describe(p)["default"] for name, p in self.space().items()}
+        return {name: describe(p)["default"] for name, p in self.space(problem).items()}
 
     def describe(self) -> dict[str, Any]:
         """Metadata as plain data: what ``zoo describe`` prints."""

@@ -627,7 +627,9 @@ def _captioner(hp, problem, *, name: str, architecture: str) -> Captioner:
         values["encoder"] = problem.get("encoder") or "cnn"
         if values["encoder"] == "cnn":
             values["encoder_filters"] = hp.Int("encoder_filters", 8, 128, step=8, default=16)
-            values["encoder_blocks"] = hp.Int("encoder_blocks", 1, 5, default=3)
+            # Each block halves the image: a search offers only as many blocks as the image size divides by.
+            most = max(1, min(5, (problem["image_size"] & -problem["image_size"]).bit_length() - 1))
+            values["encoder_blocks"] = hp.Int("encoder_blocks", 1, most, default=min(3, most))
         else:
             values["encoder_weights"] = problem.get("encoder_weights")
             if not values["encoder_weights"]:
