@@ -53,6 +53,22 @@ def test_only_the_blind_control_ignores_the_image(name):
         assert differ > 1e-4
 
 
+@pytest.mark.parametrize("image_size", [48, 20])
+def test_every_declared_encoder_depth_builds_for_a_side_that_does_not_halve_evenly(image_size):
+    """A search draws encoder_blocks from the declared range whatever the image size: an odd side rounds up."""
+    declared = zoo.get("captioning/attention").space()["encoder_blocks"]
+    for blocks in range(declared.min_value, declared.max_value + 1):
+        model = zoo.build("captioning/attention", vocab_size=30, image_size=image_size, caption_length=9, units=32,
+                          encoder_filters=8, encoder_blocks=blocks)
+        images = np.random.default_rng(0).uniform(0, 1, (2, image_size, image_size, 3)).astype("float32")
+        side = image_size
+        for _ in range(blocks):
+            side = -(-side // 2)
+        assert tuple(model.encode_images(images).shape[1:3]) == (side, side), (image_size, blocks)
+        logits = ops.convert_to_numpy(model({"image": images, "decoder_ids": np.ones((2, 3), "int32")}))
+        assert logits.shape == (2, 3, 30) and np.isfinite(logits).all()
+
+
 def test_scores_on_hand_worked_cases():
     refs = [["a red circle", "there is a red circle"], ["a blue square to the left of a red circle"]]
     perfect = caption_scores(["there is a red circle", "a blue square to the left of a red circle"], refs)

@@ -156,9 +156,6 @@ class Captioner(keras.Model):
             raise HyperparameterError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
         if encoder not in ENCODERS:
             raise HyperparameterError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
-        if encoder == "cnn" and image_size % (2 ** encoder_blocks):
-            raise HyperparameterError(f"image_size {image_size} must be a multiple of 2**encoder_blocks "
-                                      f"= {2 ** encoder_blocks}")
         self.config_values = dict(
             vocab_size=vocab_size, image_size=image_size, architecture=architecture, units=units,
             embedding_dim=embedding_dim, decoder_depth=decoder_depth, dropout=dropout,
@@ -174,7 +171,9 @@ class Captioner(keras.Model):
                 filters = encoder_filters * min(2 ** b, 4)
                 self.cnn += [layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv_{b}"),
                              layers.BatchNormalization(name=f"norm_{b}"), layers.ReLU(name=f"relu_{b}"),
-                             layers.MaxPooling2D(2, name=f"pool_{b}")]
+                             # "same": an odd side rounds up (48 px, 5 blocks: 24, 12, 6, 3, 2); a side that
+                             # halves evenly pools exactly as "valid" would.
+                             layers.MaxPooling2D(2, padding="same", name=f"pool_{b}")]
         elif self.sees_image:
             self.backbone = _backbone(encoder, image_size, encoder_weights)
             module = getattr(keras.applications, BACKBONES[encoder][1])
@@ -627,9 +626,7 @@ def _captioner(hp, problem, *, name: str, architecture: str) -> Captioner:
         values["encoder"] = problem.get("encoder") or "cnn"
         if values["encoder"] == "cnn":
             values["encoder_filters"] = hp.Int("encoder_filters", 8, 128, step=8, default=16)
-            # Each block halves the image: a search offers only as many blocks as the image size divides by.
-            most = max(1, min(5, (problem["image_size"] & -problem["image_size"]).bit_length() - 1))
-            values["encoder_blocks"] = hp.Int("encoder_blocks", 1, most, default=min(3, most))
+            values["encoder_blocks"] = hp.Int("encoder_blocks", 1, 5, default=3)
         else:
             values["encoder_weights"] = problem.get("encoder_weights")
             if not values["encoder_weights"]:
