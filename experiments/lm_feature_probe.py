@@ -6,7 +6,7 @@
 
 ``sentiment/lstm`` is built at the language model's size (its units and embedding width, the
 vocabulary of ``--set pretrained=LM_RUN``) with two starts: the language model's embedding and first
-recurrent layer copied in (``zoo.tasks.language_model.copy_pretrained``, exactly what ``pretrained=``
+recurrent layer copied in (``zoo.transfer.copy_pretrained``, exactly what ``pretrained=``
 does before fine-tuning), and a fresh random start (``--seeds`` of them). Nothing is trained through
 the network: the training, validation and test texts go through the frozen embedding and LSTM, the
 outputs are pooled over each text's real steps (``max``, ``mean``, ``last``; ``embedding_mean`` is the
@@ -72,7 +72,7 @@ def word_geometry(lm_run) -> dict:
     embedding (each word as the model mostly saw it, after a space; pairs with a word it lacks are left out)."""
     import numpy as np
 
-    from zoo.tasks.language_model import _word_rows
+    from zoo.transfer import _word_rows
 
     rows = _word_rows(lm_run.preprocessor.tokenizer)
     vocabulary = lm_run.preprocessor.tokenizer.vocabulary
@@ -98,7 +98,7 @@ def main() -> None:
 
     import zoo
     from zoo.folders import write_json
-    from zoo.tasks.language_model import copy_pretrained
+    from zoo.transfer import copy_pretrained
 
     lm = zoo.load(args.lm_run)
     if lm.config["entry"] != "language_model/lstm":

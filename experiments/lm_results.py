@@ -98,7 +98,7 @@ def transfer(args) -> None:
 
     import zoo
     from zoo.folders import read_json, write_json
-    from zoo.runs import CONFIG
+    from zoo.rundir import CONFIG
 
     splits = zoo.get("sentiment/lstm").task.load_data(args.transfer)
     unlabelled = _unlabelled_texts(args.unlabelled) if args.unlabelled else []

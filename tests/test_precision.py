@@ -82,11 +82,11 @@ def test_a_bad_precision_is_refused_by_name(tmp_path, capsys):
 
 def test_a_backup_resumes_only_with_its_precision(tmp_path):
     """An unfinished run (OUT.partial) with another precision is not resumed as if it were the same run."""
-    from zoo.training import _differences, _same_run
+    from zoo.rundir import differences
 
     before = {"entry": "sentiment/lstm", "data": "d", "seed": 0}  # written before the option existed
-    assert _same_run(before, {**before, "precision": "float32"})
-    assert _differences(before, {**before, "precision": "mixed_float16"}) == \
+    assert differences(before, {**before, "precision": "float32"}) == ""
+    assert differences(before, {**before, "precision": "mixed_float16"}) == \
         "precision: 'float32' then, 'mixed_float16' now"
 
 

@@ -142,7 +142,7 @@ def test_every_data_kind_has_a_loader(task):
     """A task either reads its data itself or names a loader for every kind it accepts."""
     import importlib
 
-    from zoo.tasks import Task
+    from zoo.base import Task
 
     reader = next(zoo.get(n) for n in zoo.list_models() if zoo.get(n).task.name == task).task
     if type(reader).load_data is not Task.load_data:

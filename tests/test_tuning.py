@@ -18,7 +18,7 @@ import pytest
 from keras import layers, ops
 
 import zoo
-from zoo import _registry
+from zoo import registry
 from zoo.cli import main
 
 SMALL = "builtin:negation,n=400"
@@ -300,7 +300,7 @@ def fragile_entry():
 
     zoo.register_model("sentiment/test_fragile")(fragile)
     yield "sentiment/test_fragile"
-    _registry._MODELS.pop("sentiment/test_fragile")
+    registry._MODELS.pop("sentiment/test_fragile")
 
 
 def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, fragile_entry):

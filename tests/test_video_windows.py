@@ -13,7 +13,7 @@ import pytest
 from keras import ops
 
 import zoo
-from zoo.runs import PREPROCESSING
+from zoo.rundir import PREPROCESSING
 from zoo.tasks.video_labeling import ClipPreprocessor, _predict_clips, window_count, window_of_step
 
 

@@ -14,17 +14,36 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._backend import CHOSEN_BACKEND  # noqa: F401 - first, before Keras: JAX or torch without TensorFlow
-from ._registry import ModelSpec, get, list_models, register_model
+from ._version import __version__  # noqa: F401 - from the package metadata
 from .errors import DataError, HyperparameterError, MissingDependencyError, RunDirError, UnknownModelError, ZooError
+from .registry import ModelSpec, get, list_models, list_tasks, register_model
 from .runs import TrainedModel, load
-from .tasks import list_tasks
-from .training import build, hypermodel, train
-from .tuning import TuneResult, tune
+from .serving import is_export, predict_exported
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .training import build, hypermodel, train
+    from .tuning import TuneResult, tune
+
+# Imported on first use, so that loading a run and predicting imports neither training nor tuning.
+_TRAINING, _TUNING = ("build", "hypermodel", "train"), ("tune", "TuneResult")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TRAINING:
+        from . import training as module
+    elif name in _TUNING:
+        from . import tuning as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(module, name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_TRAINING, *_TUNING})
 
 __all__ = [
     "DataError",
@@ -61,8 +80,6 @@ def evaluate(run: str | TrainedModel, data: str | None = None, split: str = "tes
 def predict(run: str | TrainedModel, inputs, **options) -> list[dict[str, Any]]:
     """Predictions for raw inputs from a run directory, a loaded run, or an export: one dict per
     input with ``input``, ``output`` and the task's own keys, the same from a run and its export."""
-    from .serving import is_export, predict_exported
-
     if isinstance(run, str) and is_export(run):
         return predict_exported(run, list(inputs), **options)
     return (load(run) if isinstance(run, str) else run).predict(inputs, **options)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .tasks import FitData
+from .base import FitData
 
 POOL = 32          # batches sorted together: enough to group lengths, still well mixed
 MAX_BUCKETS = 4    # distinct time lengths (each one a traced graph on TensorFlow)

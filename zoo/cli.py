@@ -13,8 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ._version import __version__
+from .errors import DataError, ZooError
+from .folders import check_output_path
+from .hparams import parse_assignments
 from .precision import PRECISIONS
 from .report import text_table
+from .runs import task_of
 
 EXIT_USAGE = 2
 
@@ -149,8 +154,6 @@ def _cmd_list(zoo, args) -> None:
 
 
 def _cmd_train(zoo, args) -> None:
-    from .hparams import parse_assignments
-
     overrides = parse_assignments(args.set)
     # Progress goes to stderr, so stdout carries only the result (pipe it to jq).
     with contextlib.redirect_stdout(sys.stderr):
@@ -164,16 +167,13 @@ def _cmd_train(zoo, args) -> None:
 
 
 def _cmd_build(zoo, args) -> None:
-    from .hparams import parse_assignments
-
     model = zoo.build(args.name, preset=args.preset, **parse_assignments(args.set))
     model.summary(print_fn=lambda line, **_: print(line))
 
 
 def _cmd_tune(zoo, args) -> None:
     from . import distributed
-    from .hparams import parse_assignments
-    from .tuning import load_config, parse_space
+    from .tuning import load_config, parse_space  # keras-tuner and matplotlib: only when tuning
 
     settings = load_config(args.config) if args.config else {}
     flags = {"entry": args.name, "data": args.data, "tuner": args.tuner, "max_trials": args.max_trials,
@@ -213,8 +213,6 @@ DEMO_TEXTS = ("the film was good , not bad", "the film was bad , not good",
 def _cmd_demo(zoo, args) -> None:
     """Train two recurrent entries and the order-blind control, tune one, export the best; then
     train, export and run a translator."""
-    from .folders import check_output_path
-
     if os.path.exists(args.out) and not args.overwrite:
         raise zoo.RunDirError(f"{args.out} already exists; choose another --out or pass --overwrite")
     check_output_path(args.out, kind="run", overwrite=False, resumable=True)
@@ -275,19 +273,13 @@ def _read_inputs(task, args) -> list:
         try:
             inputs = [line.rstrip("\n") for line in sys.stdin if line.strip()]
         except UnicodeDecodeError as exc:
-            from .errors import DataError
-
             raise DataError(f"standard input is not UTF-8 text (byte {exc.start})") from None
     if not inputs:
-        from .errors import ZooError
-
         raise ZooError(f"no inputs: give {task.input_name} arguments or lines on stdin")
     return task.read_inputs(inputs)
 
 
 def _cmd_predict(zoo, args) -> None:
-    from .runs import task_of
-
     task = task_of(args.run)
     results = zoo.predict(args.run, _read_inputs(task, args), **_decoding_options(args))
     if args.json:
@@ -298,8 +290,6 @@ def _cmd_predict(zoo, args) -> None:
 
 
 def _cmd_generate(zoo, args) -> None:
-    from .runs import task_of
-
     task = task_of(args.run)
     if task.name != "language_model":
         raise zoo.ZooError(f"zoo generate continues text with a language_model run or export; {args.run} is a "
@@ -351,16 +341,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.version or not args.command:
         if args.version:
-            from . import __version__
-
             print(f"keras-seq-zoo {__version__}")
             return 0
         parser.print_help()
         return EXIT_USAGE
     _quiet_framework_import()
     import zoo
-
-    from .errors import ZooError
 
     try:
         if args.command == "list":

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DataError, HyperparameterError
+from .named_vectors import NAMED_VECTORS, read_named
 
 
 @dataclass
@@ -82,10 +83,14 @@ def read_vectors(path: str, vocabulary: Sequence[str]) -> WordVectors:
     """Read ``path`` once; keep the vectors of ``vocabulary``'s words (see the module notes). A known
     name (``glove-6b-50d``) always reads the vectors of an installed package instead (zoo.named_vectors),
     as ``zoo.train`` resolved it; a file of that name is ``./glove-6b-50d``."""
-    from .named_vectors import NAMED_VECTORS, read_named
-
-    if path in NAMED_VECTORS:
-        return read_named(path, vocabulary)
+    if path in NAMED_VECTORS:  # the vocabulary's rows: an exact match first, else the first case variant
+        matrix, words, stats, source = read_named(path)
+        named = VocabularyMatch(vocabulary)
+        for row, word in enumerate(words):
+            named.offer(word, row)
+        found = {word: np.asarray(matrix[row], dtype=np.float64) for word, row in named.found().items()}
+        return WordVectors(path, int(matrix.shape[1]), int(matrix.shape[0]), found, stats["mean"], stats["std"],
+                           source)
     match = VocabularyMatch(vocabulary)
     dim = header_count = None
     count, total, total_sq = 0, None, None
@@ -188,8 +193,6 @@ def coverage(vectors: WordVectors, vocabulary: Sequence[str]) -> dict[str, int |
 
 def check_dimension(vectors_dim: int, embedding_dim: int, path: str, entry: str) -> None:
     """``path`` is the file, or the name of a named set (zoo.named_vectors), that the vectors came from."""
-    from .named_vectors import NAMED_VECTORS
-
     if vectors_dim != embedding_dim:
         other = f"{embedding_dim}-dimensional vectors"
         raise HyperparameterError(

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ._version import __version__
 from .errors import RunDirError
 
 MARKER = ".zoo.json"
@@ -104,8 +105,6 @@ def read_settings(directory: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 def _version() -> str:
-    from . import __version__
-
     return __version__
 
 

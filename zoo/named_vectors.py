@@ -24,8 +24,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -173,11 +173,10 @@ def cached(name: str) -> str:
     return target
 
 
-def read_named(name: str, vocabulary: Sequence[str]):
-    """:func:`zoo.embeddings.read_vectors` for a name: the vocabulary's vectors (an exact match first,
-    else the first case variant in the set's order) and the statistics of every vector."""
-    from .embeddings import VocabularyMatch, WordVectors
-
+def read_named(name: str) -> tuple[np.ndarray, list[str], dict[str, np.ndarray], dict[str, Any]]:
+    """The cached form of a named set (converted on first use): ``(matrix, words, stats, source)`` with the
+    matrix memory-mapped, ``stats`` its per-dimension ``mean`` and ``std``, ``source`` the package and
+    version it came from. :func:`zoo.embeddings.read_vectors` picks a vocabulary's rows from it."""
     folder = cached(name)
     matrix = np.load(os.path.join(folder, "vectors.npy"), mmap_mode="r")
     with open(os.path.join(folder, "words.json"), encoding="utf-8") as f:
@@ -185,8 +184,4 @@ def read_named(name: str, vocabulary: Sequence[str]):
     stats = np.load(os.path.join(folder, "stats.npz"))
     with open(os.path.join(folder, "source.json"), encoding="utf-8") as f:
         source = {"package": NAMED_VECTORS[name].package, "version": json.load(f).get("version")}
-    match = VocabularyMatch(vocabulary)
-    for row, word in enumerate(words):
-        match.offer(word, row)
-    found = {word: np.asarray(matrix[row], dtype=np.float64) for word, row in match.found().items()}
-    return WordVectors(name, int(matrix.shape[1]), int(matrix.shape[0]), found, stats["mean"], stats["std"], source)
+    return matrix, words, {"mean": stats["mean"], "std": stats["std"]}, source

@@ -1,20 +1,8 @@
-"""Run directories: a trained model with everything needed to use it again.
+"""Trained runs: a trained entry with everything needed to use it again (:class:`TrainedModel`), and
+:func:`load`, which reads one back from its run directory (layout and writes: :mod:`zoo.rundir`).
 
-Layout (the same for every task)::
-
-    RUN/
-      .zoo.json          marker: zoo wrote this folder, and the files it wrote
-      config.json        entry, task, resolved hyperparameters, preprocessing options,
-                         data spec, seed, epochs, batch size, patience, versions, date
-      model.keras        the Keras model (preprocessed inputs in, task outputs out)
-      NAME.keras         further models a task keeps (e.g. a frozen image encoder)
-      preprocessing/     vocabularies and label names, written by the task
-      history.json       per-epoch training logs, every epoch exactly once
-      metrics.json       validation and test metrics at the end of training
-
-A run directory is written to a temporary sibling and renamed into place (see
-``zoo.folders``), so a reader never sees half of one and a crash never destroys
-an existing run.
+Loading and predicting import neither the training nor the tuning module: a model whose optimizer cannot be
+restored is recompiled from the registry's builder with the run's recorded values.
 """
 
 from __future__ import annotations
@@ -23,12 +11,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from . import rundir
 from .errors import RunDirError, ZooError
-from .folders import atomic_directory, check_new_file, read_json, write_json
+from .folders import check_new_file, read_json
 from .precision import policy as dtype_policy
-
-CONFIG, MODEL, PREPROCESSING, HISTORY, METRICS = (
-    "config.json", "model.keras", "preprocessing", "history.json", "metrics.json")
+from .registry import get, get_task
+from .rundir import CONFIG, HISTORY, METRICS, MODEL_NAME, PREPROCESSING
+from .serving import METADATA, export_saved_model, is_export
 
 
 class TrainedModel:
@@ -59,22 +48,18 @@ class TrainedModel:
     def history(self) -> dict:
         """Per-epoch logs; read from the run directory only when asked for."""
         if self._history is None:
-            path = os.path.join(self.path, HISTORY) if self.path else None
-            self._history = read_json(path, "training history") if path and os.path.exists(path) else {}
+            self._history = rundir.read_optional(self.path, HISTORY, "training history")
         return self._history
 
     @property
     def metrics(self) -> dict:
         """Validation and test metrics at the end of training; read only when asked for."""
         if self._metrics is None:
-            path = os.path.join(self.path, METRICS) if self.path else None
-            self._metrics = read_json(path, "run metrics") if path and os.path.exists(path) else {}
+            self._metrics = rundir.read_optional(self.path, METRICS, "run metrics")
         return self._metrics
 
     @property
     def task(self):
-        from .tasks import get_task
-
         return get_task(self.config["task"])
 
     @property
@@ -106,23 +91,15 @@ class TrainedModel:
 
     def save(self, path: str, overwrite: bool = False) -> str:
         """Write the run directory atomically; returns its absolute path."""
-        with atomic_directory(path, "run", overwrite=overwrite) as tmp:
-            self.write_into(tmp)
-        self.path = os.path.abspath(path)
+        self.path = rundir.write_run(path, self.write_into, overwrite=overwrite)
         return self.path
 
     def write_into(self, folder: str) -> None:
-        self.model.save(os.path.join(folder, MODEL))
-        for name, model in self.extra_models.items():
-            model.save(os.path.join(folder, f"{name}.keras"))
-        self.preprocessor.save(os.path.join(folder, PREPROCESSING))
-        write_json(os.path.join(folder, CONFIG), {**self.config, "extra_models": sorted(self.extra_models)})
-        write_json(os.path.join(folder, HISTORY), self.history)
-        write_json(os.path.join(folder, METRICS), self.metrics)
+        """Every file of the run into ``folder`` (see :func:`zoo.rundir.write_into`)."""
+        rundir.write_into(folder, self.model, self.preprocessor, self.config, self.history, self.metrics,
+                          self.extra_models)
 
     def export(self, path: str, overwrite: bool = False, **options) -> str:
-        from .serving import export_saved_model
-
         return export_saved_model(self, path, overwrite=overwrite, **options)
 
 
@@ -133,10 +110,8 @@ def _load_uncompiled(file: str, config: dict, name: str, error: Exception):
 
     try:
         model = keras.saving.load_model(file, compile=False)
-        if name == MODEL[:-6] and config.get("entry"):
-            from .training import build
-
-            fresh = build(config["entry"], **config.get("hyperparameters", {}), **config.get("problem", {}))
+        if name == MODEL_NAME and config.get("entry"):
+            fresh = get(config["entry"]).rebuild(config.get("hyperparameters", {}), config.get("problem", {}))
             model.compile(**fresh._compile_config.config)
         return model
     except Exception:
@@ -147,20 +122,8 @@ def load(path: str) -> TrainedModel:
     """Load a run directory written by ``zoo train`` / :meth:`TrainedModel.save`."""
     import keras
 
-    from .tasks import get_task
-
-    if not os.path.isdir(path):
-        if os.path.exists(path):
-            raise RunDirError(f"{path} is a file, not a run directory")
-        raise RunDirError(f"run directory not found: {path}")
-    missing = [n for n in (CONFIG, MODEL, PREPROCESSING) if not os.path.exists(os.path.join(path, n))]
-    if missing:
-        hint = " (is it an export? use it with 'zoo predict' or tf.saved_model.load)" \
-            if os.path.exists(os.path.join(path, "saved_model.pb")) else ""
-        raise RunDirError(f"{path} is not a run directory: missing {', '.join(missing)}{hint}")
-    config = read_json(os.path.join(path, CONFIG), "run config")
-    if not isinstance(config, dict) or "task" not in config or "entry" not in config:
-        raise RunDirError(f"{os.path.join(path, CONFIG)} is not a zoo run config (no 'task' and 'entry')")
+    rundir.check_run_files(path)
+    config = rundir.read_config(path)
     task = get_task(config["task"])
     try:
         preprocessor = task.load_preprocessor(os.path.join(path, PREPROCESSING))
@@ -169,7 +132,7 @@ def load(path: str) -> TrainedModel:
     except Exception as exc:
         raise RunDirError(f"{path}: cannot read {PREPROCESSING}/ ({type(exc).__name__}: {exc})") from None
     models = {}
-    for name in [MODEL[:-6], *config.get("extra_models", [])]:
+    for name in [MODEL_NAME, *config.get("extra_models", [])]:
         file = os.path.join(path, f"{name}.keras")
         try:
             # Under the run's precision: compile then wraps the optimizer as training did (mixed_float16's
@@ -184,15 +147,12 @@ def load(path: str) -> TrainedModel:
     if expected is not None and {key: found.get(key) for key in expected} != expected:
         raise RunDirError(f"{path}: {PREPROCESSING}/ does not match the model (the model was built for "
                           f"{expected}, the preprocessing gives {preprocessor.problem()})")
-    model = models.pop(MODEL[:-6])
+    model = models.pop(MODEL_NAME)
     return TrainedModel(model, preprocessor, config, None, None, os.path.abspath(path), extra_models=models)
 
 
 def task_of(path: str):
     """The task of a run directory or an export, from its metadata (no model loaded)."""
-    from .serving import METADATA, is_export
-    from .tasks import get_task
-
     if not os.path.exists(path):
         raise RunDirError(f"run directory or export not found: {path}")
     if not os.path.isdir(path):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import RunDirError, ZooError, require
 from .folders import atomic_directory, check_output_path, read_json, remove_stale_temporaries, write_json
+from .registry import get_task
 
 if TYPE_CHECKING:
     from .runs import TrainedModel
@@ -62,8 +63,6 @@ def is_export(path: str) -> bool:
 def predict_exported(path: str, inputs: list[Any], **options) -> list[dict]:
     """Predictions from an exported SavedModel's ``serve`` endpoint, formatted by its task."""
     tf = require("tensorflow", f"predicting with the export {path} (a SavedModel)")
-
-    from .tasks import get_task
 
     meta_path = os.path.join(path, METADATA)
     if not os.path.exists(meta_path):

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from .errors import require
+
 PAD, OOV = "", "[UNK]"
 # ASCII punctuation, written once for both Python's re and TensorFlow's RE2.
 _PUNCTUATION = r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]"""
@@ -384,8 +386,6 @@ class ReversibleTokenizer:
 
             with tf.init_scope():
                 if self.kind == "subword":
-                    from .errors import require
-
                     tensorflow_text = require(
                         "tensorflow_text", "exporting a subword tokenizer",
                         "the version matching tensorflow (e.g. 2.21.x for 2.21), wheels for Linux x86_64 and "

@@ -14,26 +14,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import hparams
-from ._registry import ModelSpec, get
-from .errors import DataError, HyperparameterError, RunDirError
-from .folders import (
-    atomic_directory,
-    check_output_path,
-    check_sibling,
-    folder_lock,
-    read_json,
-    remove_owned,
-    remove_stale_temporaries,
-    write_json,
-    write_marker,
-)
+from . import fitting, hparams, rundir
+from .errors import DataError, HyperparameterError
 from .precision import check_precision
 from .precision import policy as dtype_policy
+from .presets import load_preset
+from .registry import ModelSpec, get
 from .runs import TrainedModel
-
-PARTIAL_SUFFIX = ".partial"
-PARTIAL_FILES = ("config.json", "state.json", "epoch-*", ".tmp-*")  # what zoo writes into OUT.partial
 
 
 def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem: bool = False
@@ -58,8 +45,6 @@ def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem
 
 def with_preset(name: str, preset, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Preset values, then explicit overrides on top (``None`` overrides ignored)."""
-    from .presets import load_preset
-
     values = dict(load_preset(preset, name)) if preset is not None else {}
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return values
@@ -144,9 +129,6 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data
     """
     import keras
     import keras_tuner as kt
-
-    from . import fitting
-
     spec = get(name)
     facts = {**spec.task.default_problem, **(problem or {})}
     precision = check_precision(precision)
@@ -177,21 +159,6 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data
     return EntryHyperModel(name=name.replace("/", "_"))
 
 
-# What must match for a run to resume from its backup; a key missing from an older backup has its default.
-_RESUME_KEYS = {"entry": None, "data": None, "hyperparameters": None, "preprocessing": None, "seed": None,
-                "epochs": None, "batch_size": None, "patience": None, "include_validation": None,
-                "precision": "float32"}
-
-
-def _same_run(a: dict, b: dict) -> bool:
-    return not _differences(a, b)
-
-
-def _differences(a: dict, b: dict) -> str:
-    changed = [(k, a.get(k, d), b.get(k, d)) for k, d in _RESUME_KEYS.items() if a.get(k, d) != b.get(k, d)]
-    return ", ".join(f"{k}: {then!r} then, {now!r} now" for k, then, now in changed)
-
-
 def train(name: str, data: str, out: str | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, overrides: Mapping[str, Any] | None = None, seed: int = 0,
           overwrite: bool = False, verbose: int | str = "auto", callbacks: Sequence = (),
@@ -216,9 +183,6 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
         run.metrics["test"]["accuracy"]
     """
     import keras
-
-    from . import fitting
-
     # 1. Everything that can be checked without data, before anything else.
     spec = get(name)
     task = spec.task
@@ -231,11 +195,8 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     patience = hparams.positive_int("patience", task.patience if patience is None else patience, name)
     seed = check_seed(seed)
     precision = check_precision(precision)
-    partial = None
     if out is not None:
-        out = check_output_path(out, kind="run", overwrite=overwrite)
-        partial = out + PARTIAL_SUFFIX
-        check_sibling(partial, "partial", allowed_top=PARTIAL_FILES)
+        out = rundir.check_new_run(out, overwrite=overwrite)
 
     # 2. Data and model: still nothing written.
     splits = task.load_data(data)
@@ -261,41 +222,13 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
         result = fitting.fit(model, task, preprocessor, train_examples, validation_examples, **fit_args)
         return _finish(model, preprocessor, config, result, task, splits, batch_size, data, include_validation)
 
-    # 3. The backup folder: zoo's own, locked, resumed only with the same settings.
-    os.makedirs(partial, exist_ok=True)
-    if not os.path.exists(os.path.join(partial, ".zoo.json")):
-        write_marker(partial, "partial", target=os.path.basename(out))
-    with folder_lock(partial, "run backup"):
-        remove_stale_temporaries(out, "run")  # left by a kill while the run was being written
-        previous_path = os.path.join(partial, "config.json")
-        if os.path.exists(previous_path):
-            previous = read_json(previous_path, "unfinished run config")
-            if not _same_run(previous, config):
-                if not overwrite:
-                    raise RunDirError(f"{partial} holds an unfinished run with other settings "
-                                      f"({_differences(previous, config)}); rerun with the same settings to "
-                                      "resume it, or pass --overwrite to start afresh")
-                for stale in os.listdir(partial):
-                    if stale not in (".zoo.json", ".zoo.lock"):
-                        _remove(os.path.join(partial, stale))
-        write_json(previous_path, config)
+    # 3. The backup folder (zoo.rundir.backup): zoo's own, locked, resumed only with the same settings.
+    with rundir.backup(out, config, overwrite=overwrite) as partial:
         result = fitting.fit(model, task, preprocessor, train_examples, validation_examples,
                              checkpoint_dir=partial, **fit_args)
         trained = _finish(model, preprocessor, config, result, task, splits, batch_size, data, include_validation)
-        with atomic_directory(out, "run", overwrite=overwrite) as tmp:
-            trained.write_into(tmp)
-        trained.path = out
-    remove_owned(partial, "partial", allowed_top=PARTIAL_FILES)
+        trained.save(out, overwrite=overwrite)
     return trained
-
-
-def _remove(path: str) -> None:
-    import shutil
-
-    if os.path.isdir(path):
-        shutil.rmtree(path)
-    else:
-        os.remove(path)
 
 
 def _finish(model, preprocessor, config, result, task, splits, batch_size, data, include_validation

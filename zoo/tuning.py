@@ -39,8 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import hparams
-from ._registry import get
+from . import distributed, hparams
 from .errors import HyperparameterError, RunDirError, ZooError
 from .folders import (
     LOCK,
@@ -55,8 +54,9 @@ from .folders import (
     write_marker,
 )
 from .precision import check_precision
+from .registry import get
 from .report import text_table
-from .training import resolve_preprocessing
+from .training import check_seed, hypermodel, resolve_preprocessing, split_overrides, train
 
 TUNERS = ("random", "bayesian", "hyperband")
 DISTRIBUTIONS = ("mirrored",)
@@ -166,8 +166,6 @@ def _base_hyperparameters(spec, settings: TuneSettings):
     """HyperParameters with the fixed values and narrowed choices registered first, so the
     entry's own declarations of those names return them instead of searching."""
     import keras_tuner as kt
-
-    from .training import split_overrides
 
     space = spec.space()
     fixed, prep, _ = split_overrides(spec, settings.set)
@@ -474,8 +472,6 @@ def _make_tuner(prepared: _Prepared, folder: str, verbose):
     import keras
     import keras_tuner as kt
 
-    from .training import hypermodel
-
     s = prepared.settings
     task_data = (prepared.preprocessor, prepared.splits.train, prepared.splits.validation)
     common = dict(hypermodel=hypermodel(s.entry, prepared.preprocessor.problem(), task_data=task_data,
@@ -557,8 +553,6 @@ def _write_preset(folder: str, prepared: _Prepared, best: dict, trials: list) ->
 
 
 def _final_fit(folder: str, prepared: _Prepared, best: dict, verbose) -> dict[str, Any]:
-    from .training import train
-
     final = train(prepared.settings.entry, prepared.settings.data, os.path.join(folder, "final"),
                   epochs=best["epochs"] or prepared.epochs, batch_size=prepared.batch_size,
                   overrides={**best["hyperparameters"], **prepared.preprocessing}, seed=prepared.settings.seed,
@@ -667,10 +661,6 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         model = zoo.build("sentiment/gru", preset=result.preset_path)
     """
     import keras
-
-    from . import distributed
-    from .training import check_seed
-
     settings_kwargs = dict(tuner=tuner, max_trials=max_trials, epochs=epochs,
                            executions_per_trial=executions_per_trial, objective=objective, seed=check_seed(seed),
                            batch_size=batch_size, set={k: v for k, v in (overrides or {}).items() if v is not None},

@@ -37,16 +37,16 @@ import numpy as np
 from keras import layers, ops
 
 from .. import generation
-from .._registry import register_model
+from ..base import Endpoint, FitData, Serving, Task, entry
 from ..batching import SharedRows, length_batched
 from ..data import Splits
+from ..data.images import load_images, tf_decode_resize
 from ..decoder import RecurrentDecoder, compile_next_token
 from ..decoding import BeamSampler, Sampler, token_log_prior
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
 from ..metrics import caption_scores
 from ..text import ReversibleTokenizer
-from . import Endpoint, FitData, Serving, Task, register_task
 
 Example = tuple[Any, tuple[str, ...]]  # (uint8 image [H, W, 3] or an image file's path, reference captions)
 VALIDATION_DECODE_LIMIT = 512  # validation images captioned at each epoch end for val_bleu4
@@ -83,8 +83,6 @@ class CaptionPreprocessor:
 
     def images(self, images: Sequence, where: str) -> np.ndarray:
         """float32 ``[N, size, size, 3]`` in [0, 1], decoded and resized as the export does."""
-        from ..data.images import load_images
-
         return load_images(list(images), self.image_size, where)
 
     def encode_captions(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -409,7 +407,6 @@ class NamedImage(np.ndarray):
     name: str = ""
 
 
-@register_task
 class CaptioningTask(Task):
     name = "captioning"
     kind = "one-to-many"
@@ -552,8 +549,6 @@ class CaptioningTask(Task):
     def serving(self, model, preprocessor, beam_width: int = 4) -> Serving:
         import tensorflow as tf
 
-        from ..data.images import tf_decode_resize
-
         tokenizer, size = preprocessor.tokenizer, preprocessor.image_size
         greedy = make_captioner(model, preprocessor, 1)
         beam = make_captioner(model, preprocessor, beam_width)
@@ -565,7 +560,6 @@ class CaptioningTask(Task):
         def run(captioner, images):
             tokens = captioner({"image": pixels(images)})
             return {"caption": tokenizer.tf_decode(tokens), "token_ids": tokens}
-
 
         spec = [tf.TensorSpec([None], tf.string, name="images")]
         endpoints = {
@@ -644,25 +638,25 @@ def _captioner(hp, problem, *, name: str, architecture: str) -> Captioner:
     return compile_next_token(model, hp)
 
 
-@register_model("captioning/show_and_tell")
+@entry("captioning/show_and_tell")
 def show_and_tell(hp, problem):
     """CNN image encoder whose feature vector sets the LSTM decoder's initial state (init-inject)."""
     return _captioner(hp, problem, name="captioning/show_and_tell", architecture="init_inject")
 
 
-@register_model("captioning/merge")
+@entry("captioning/merge")
 def merge(hp, problem):
     """The LSTM reads only the words; the image's feature vector is merged with its output (merge)."""
     return _captioner(hp, problem, name="captioning/merge", architecture="merge")
 
 
-@register_model("captioning/attention")
+@entry("captioning/attention")
 def attention(hp, problem):
     """The LSTM decoder attends over the grid of image features at every step (Show, Attend and Tell)."""
     return _captioner(hp, problem, name="captioning/attention", architecture="attention")
 
 
-@register_model("captioning/blind")
+@entry("captioning/blind")
 def blind(hp, problem):
     """Blind control: an LSTM language model over captions that never sees the image."""
     return _captioner(hp, problem, name="captioning/blind", architecture="blind")

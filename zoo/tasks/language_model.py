@@ -23,8 +23,8 @@ cells to make the state, and decoding continues from the last one: greedy (the d
 (``temperature``, ``top_k``, ``seed``; temperature 0 is greedy) or beam search (``beam_width``). The
 export's ``generate`` signature samples the same way in the graph.
 
-Transfer (Dai & Le 2015): :func:`copy_pretrained` initialises a sentiment model's embedding and
-recurrent layers from a trained language model (``--set pretrained=LM_RUN``).
+Transfer (Dai & Le 2015): :func:`zoo.transfer.copy_pretrained` initialises a sentiment model's embedding
+and recurrent layers from a trained language model (``--set pretrained=LM_RUN``).
 """
 
 from __future__ import annotations
@@ -38,19 +38,18 @@ from typing import Any, ClassVar
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
 
-from .._registry import register_model
+from ..base import Endpoint, FitData, Serving, Task, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RecurrentDecoder, compile_next_token
 from ..decoding import Sampler, TopKSampler, generate_ids, get_sampler, make_generate, model_generate, token_log_prior
-from ..errors import DataError, HyperparameterError, RunDirError
+from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
 from ..generation import DECODING_OPTIONS, check_decoding_options, sampler_from_options, sampling_checks
 from ..recurrent import declare_lr_decay, lr_schedule
 from ..text import END, OOV, PAD, SPACE_MARK, START, ReversibleTokenizer, _normalize, _reversible_patterns
-from . import Endpoint, FitData, Serving, Task, register_task
 
 PROMPT_LENGTH = 512       # prompt tokens kept (the first ones)
 MAX_GENERATE = 10_000     # the most tokens one generation may produce
@@ -334,7 +333,7 @@ class LanguageModel(keras.Model):
 
     @property
     def embedding(self):
-        """The token embedding (what :func:`copy_pretrained` gives a sentiment model)."""
+        """The token embedding (what :func:`zoo.transfer.copy_pretrained` gives a sentiment model)."""
         return self.decoder.embedding
 
     @property
@@ -428,7 +427,6 @@ def generate_texts(model, preprocessor, prompts: Sequence[str], batch_size: int,
 # The task
 # ---------------------------------------------------------------------------
 
-@register_task
 class LanguageModelTask(Task):
     name = "language_model"
     kind = "many-to-many"
@@ -603,109 +601,17 @@ def _language_model(hp, problem, *, name: str, cell: str) -> LanguageModel:
     return model
 
 
-@register_model("language_model/lstm")
+@entry("language_model/lstm")
 def lstm(hp, problem):
     """Embedding, two stacked LSTMs, softmax over the next token (Zaremba et al. 2014)."""
     return _language_model(hp, problem, name="language_model/lstm", cell="lstm")
 
 
-@register_model("language_model/gru")
+@entry("language_model/gru")
 def gru(hp, problem):
     """Embedding, two stacked GRUs, softmax over the next token."""
     return _language_model(hp, problem, name="language_model/gru", cell="gru")
 
 
-
-
-# ---------------------------------------------------------------------------
-# Transfer to sentiment (Dai & Le 2015)
-# ---------------------------------------------------------------------------
-
-def _pretrained_run(run_dir: str):
-    from ..runs import CONFIG, PREPROCESSING
-
-    config_path = os.path.join(run_dir, CONFIG)
-    if not os.path.exists(config_path):
-        raise RunDirError(f"pretrained={run_dir} is not a run directory (no {CONFIG})")
-    with open(config_path, encoding="utf-8") as f:
-        task = json.load(f).get("task")
-    if task != "language_model":
-        raise RunDirError(f"pretrained={run_dir} is a {task} run; it must be a language_model run")
-    preprocessor = LanguageModelPreprocessor.load(os.path.join(run_dir, PREPROCESSING))
-    if preprocessor.tokenizer.kind != "word":
-        raise HyperparameterError(f"pretrained={run_dir} is a {preprocessor.tokenizer.kind}-level language model; "
-                                  "a sentiment model reads words: train it with tokenizer=word")
-    return preprocessor
-
-
-def _word_rows(tokenizer) -> dict[str, int]:
-    """Each word the sentiment tokenizer can produce -> the language model's id for it: its tokens lowercased
-    without the space mark, the most frequent spelling first (``▁The`` and ``the`` both give ``the``)."""
-    from ..text import tokenize
-
-    rows: dict[str, int] = {}
-    for i, token in enumerate(tokenizer.vocabulary[4:], start=4):
-        word = token.lstrip(SPACE_MARK).lower()
-        if word and tokenize(word) == [word]:
-            rows.setdefault(word, i)
-    return rows
-
-
-def pretrained_vocabulary(run_dir: str) -> list[str]:
-    """The words of a word-level language-model run, as a sentiment vocabulary (after padding and OOV)."""
-    return list(_word_rows(_pretrained_run(run_dir).tokenizer))
-
-
-def copy_pretrained(model, run_dir: str, vocabulary: Sequence[str]) -> dict[str, int]:
-    """Initialise ``model``'s ``embedding`` and recurrent layers from language-model run ``run_dir``.
-
-    Embedding row of word ``w`` (of ``vocabulary``, made by :func:`pretrained_vocabulary`) <- the language
-    model's row for ``w``; the out-of-vocabulary row <- its OOV row. The model's recurrent layers, in
-    order, <- the language model's first layers (same cell, units and input size). Shapes that differ
-    raise a HyperparameterError naming both layers and both shapes. Returns what was copied.
-
-    Example::
-
-        copy_pretrained(zoo.build("sentiment/lstm", vocab_size=len(vocab)), "runs/lm", vocab)
-    """
-    from ..runs import load
-
-    rows = _word_rows(_pretrained_run(run_dir).tokenizer)
-    lm = load(run_dir).model
-    source, target = lm.embedding.embeddings, model.get_layer("embedding").embeddings
-    if source.shape[1] != target.shape[1]:
-        raise HyperparameterError(
-            f"pretrained={run_dir}: the language model's embedding is {tuple(source.shape)}, {model.name}'s "
-            f"embedding is {tuple(target.shape)}; set embedding_dim={source.shape[1]}")
-    missing = [w for w in vocabulary[2:] if w not in rows]
-    if missing:
-        raise HyperparameterError(f"pretrained={run_dir}: the vocabulary is not the language model's "
-                                  f"({len(missing)} words it lacks, e.g. {missing[:3]})")
-    matrix = ops.convert_to_numpy(target).copy()
-    lm_matrix = ops.convert_to_numpy(source)
-    matrix[1] = lm_matrix[1]
-    matrix[2:] = lm_matrix[[rows[w] for w in vocabulary[2:]]]
-    target.assign(matrix)
-    recurrent = [layer for layer in model.layers
-                 if isinstance(layer, layers.RNN | layers.Bidirectional)]
-    for i, layer in enumerate(recurrent):
-        if isinstance(layer, layers.Bidirectional):
-            raise HyperparameterError(f"pretrained: {model.name}'s {layer.name} is bidirectional; a language model "
-                                      "reads forwards only: use sentiment/lstm or sentiment/gru")
-        if i >= len(lm.rnn_layers):
-            raise HyperparameterError(f"pretrained={run_dir}: {model.name} has {len(recurrent)} recurrent layers, "
-                                      f"the language model {len(lm.rnn_layers)}; set depth={len(lm.rnn_layers)} "
-                                      "or less")
-        donor = lm.rnn_layers[i]
-        mine, theirs = [tuple(w.shape) for w in layer.weights], [tuple(w.shape) for w in donor.weights]
-        if type(layer.cell) is not type(donor.cell) or mine != theirs:
-            raise HyperparameterError(
-                f"pretrained={run_dir}: {model.name}'s {layer.name} ({type(layer).__name__}, weights {mine}) does "
-                f"not match the language model's {donor.name} ({type(donor).__name__}, weights {theirs}); set "
-                f"units={donor.units}")
-        layer.set_weights(donor.get_weights())
-    return {"embedding_rows": len(vocabulary) - 1, "recurrent_layers": len(recurrent)}
-
-
 __all__ = ["CharacterTokenizer", "LanguageModel", "LanguageModelPreprocessor", "Perplexity", "check_generation",
-           "copy_pretrained", "generate_texts", "make_generator", "pretrained_vocabulary"]
+           "generate_texts", "make_generator"]

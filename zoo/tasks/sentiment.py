@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from .._registry import register_model
+from ..base import Endpoint, FitData, Serving, Task, entry
 from ..batching import batch_lengths, length_batched
 from ..data import Splits, check_parts, parse_spec, split_by_key
 from ..data.builtin import load_builtin
@@ -30,7 +30,7 @@ from ..metrics import classification_report
 from ..recurrent import declare_lr_decay, declare_stack, lr_schedule, optimizer, recurrent_stack
 from ..report import label_predictions
 from ..text import OOV, PAD, Tokenizer, tokenize
-from . import Endpoint, FitData, Serving, Task, register_task
+from ..transfer import copy_pretrained, pretrained_vocabulary
 
 Example = tuple[str, str]  # (text, label name)
 
@@ -143,7 +143,6 @@ def _from_table(spec, delimiter: str) -> Splits[Example]:
     return Splits(train, validation, test, source=spec.text, info=info if skipped else {})
 
 
-@register_task
 class SentimentTask(Task):
     name = "sentiment"
     kind = "many-to-one"
@@ -169,7 +168,7 @@ class SentimentTask(Task):
                       "pip install \"keras-seq-zoo[vectors]\"; zoo.named_vectors) or a local word-vectors file "
                       "(GloVe, word2vec or fastText text format, .txt or .vec, optionally .gz; zoo.embeddings)",
         "pretrained": "a language_model run (word level) whose vocabulary, embedding and recurrent layers start "
-                      "the model (Dai & Le 2015; zoo.tasks.language_model.copy_pretrained)"}
+                      "the model (Dai & Le 2015; zoo.transfer.copy_pretrained)"}
     folder_options = ("pretrained",)
     named_files: ClassVar[dict[str, str]] = {"embeddings": "zoo.named_vectors"}
 
@@ -201,7 +200,6 @@ class SentimentTask(Task):
             raise HyperparameterError("give embeddings=PATH (word vectors) or pretrained=LM_RUN (a language model), "
                                       "not both: each sets the vocabulary and the embedding")
         if options.get("pretrained"):  # the language model's vocabulary, so every embedding row is pretrained
-            from .language_model import pretrained_vocabulary
 
             tokenizer = Tokenizer([PAD, OOV, *pretrained_vocabulary(options["pretrained"])])
         else:
@@ -217,8 +215,6 @@ class SentimentTask(Task):
 
     def initialize_model(self, model, preprocessor) -> None:
         if preprocessor.options.get("pretrained"):
-            from .language_model import copy_pretrained
-
             copy_pretrained(model, preprocessor.options["pretrained"], preprocessor.tokenizer.vocabulary)
             return
         # Without vectors the entries do not declare freeze_embeddings (_embed): a frozen random start ends
@@ -444,31 +440,31 @@ def _recurrent_classifier(hp, problem, *, cell: str, name: str, depth: int = 1, 
     return _classify(hp, problem, tokens, x, name, weight_decay=weight_decay, lr_decay=lr_decay)
 
 
-@register_model("sentiment/simple_rnn")
+@entry("sentiment/simple_rnn")
 def simple_rnn(hp, problem):
     """Embedding, Elman SimpleRNN, max over time, softmax: the plain recurrent baseline (no gates)."""
     return _recurrent_classifier(hp, problem, cell="simple_rnn", name="sentiment/simple_rnn")
 
 
-@register_model("sentiment/lstm")
+@entry("sentiment/lstm")
 def lstm(hp, problem):
     """Embedding, LSTM (input, forget, output gates), max over time, softmax."""
     return _recurrent_classifier(hp, problem, cell="lstm", name="sentiment/lstm")
 
 
-@register_model("sentiment/gru")
+@entry("sentiment/gru")
 def gru(hp, problem):
     """Embedding, GRU (reset and update gates), max over time, softmax."""
     return _recurrent_classifier(hp, problem, cell="gru", name="sentiment/gru")
 
 
-@register_model("sentiment/bilstm")
+@entry("sentiment/bilstm")
 def bilstm(hp, problem):
     """Embedding, two stacked bidirectional LSTMs, max over time, softmax: reads the text both ways."""
     return _recurrent_classifier(hp, problem, cell="lstm", depth=2, bidirectional=True, name="sentiment/bilstm")
 
 
-@register_model("sentiment/bag_of_embeddings")
+@entry("sentiment/bag_of_embeddings")
 def bag_of_embeddings(hp, problem):
     """Control: mean of word embeddings, an MLP, softmax. Ignores word order."""
     tokens = _token_input(problem)

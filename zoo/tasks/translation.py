@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers, ops
 
 from .. import generation
-from .._registry import register_model
+from ..base import Endpoint, FitData, Serving, Task, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RNN, RecurrentDecoder, compile_next_token
@@ -36,7 +36,6 @@ from ..folders import read_settings, write_settings
 from ..metrics import normalize_text as normalize
 from ..metrics import translation_scores
 from ..text import ReversibleTokenizer
-from . import Endpoint, FitData, Serving, Task, register_task
 
 Example = tuple[str, str]  # (source text, target text)
 VALIDATION_DECODE_LIMIT = 512  # validation examples decoded at each epoch end for val_bleu
@@ -231,7 +230,6 @@ def translate_texts(model, preprocessor, texts: Sequence[str], batch_size: int, 
 # The task
 # ---------------------------------------------------------------------------
 
-@register_task
 class TranslationTask(Task):
     name = "translation"
     kind = "many-to-many"
@@ -361,7 +359,6 @@ class TranslationTask(Task):
             tokens = translator(ids[:, :longest])
             return {"translation": target.tf_decode(tokens), "token_ids": tokens}
 
-
         def decode_step(tokens, *states):
             logits, new = model.decode_step(tokens, tuple(states))
             return {"logits": logits, **{f"state_{i}": s for i, s in enumerate(new)}}
@@ -433,14 +430,14 @@ def _translator(hp, problem, *, name: str, cell: str, attention: str | None, bid
     return compile_next_token(model, hp)
 
 
-@register_model("translation/lstm_seq2seq")
+@entry("translation/lstm_seq2seq")
 def lstm_seq2seq(hp, problem):
     """LSTM encoder-decoder: the encoder's final states start the decoder; the source is read backwards."""
     return _translator(hp, problem, name="translation/lstm_seq2seq", cell="lstm", attention=None,
                        bidirectional=False, reverse=True)
 
 
-@register_model("translation/gru_attention")
+@entry("translation/gru_attention")
 def gru_attention(hp, problem):
     """Bidirectional GRU encoder, GRU decoder with additive (Bahdanau) attention over the source."""
     # 256 units and 128-wide embeddings: on two real corpora (software messages, Quran verses) they learn
@@ -449,7 +446,7 @@ def gru_attention(hp, problem):
                        bidirectional=True, reverse=False, units=256, embedding_dim=128)
 
 
-@register_model("translation/lstm_attention")
+@entry("translation/lstm_attention")
 def lstm_attention(hp, problem):
     """LSTM encoder-decoder with multiplicative (Luong "general") attention over the source."""
     return _translator(hp, problem, name="translation/lstm_attention", cell="lstm", attention="multiplicative",

@@ -24,14 +24,14 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .._registry import register_model
+from ..base import Endpoint, FitData, Serving, Task, entry
 from ..batching import length_batched
 from ..data import Splits
+from ..data.frames import read_npy, read_video
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
-from ..metrics import cross_entropy, macro_f1
+from ..metrics import cross_entropy, macro_f1, segment_scores, segments
 from ..recurrent import optimizer
-from . import Endpoint, FitData, Serving, Task, register_task
 
 Example = tuple[np.ndarray, list[str]]  # (frames [T, ...], one label per frame)
 VALIDATION_SEGMENT_LIMIT = 256  # validation clips scored at each epoch end for val_edit
@@ -367,8 +367,6 @@ def _predict_clips(model, preprocessor, clips: Sequence, batch_size: int) -> lis
 
 def clip_scores(predicted: Sequence[Sequence[int]], true: Sequence[Sequence[int]]) -> dict[str, float]:
     """Frame accuracy, macro F1 over frames, and the segment scores (edit, F1@10/25/50)."""
-    from ..metrics import segment_scores
-
     flat_pred = np.concatenate([np.asarray(p) for p in predicted]) if predicted else np.zeros(0)
     flat_true = np.concatenate([np.asarray(t) for t in true]) if true else np.zeros(0)
     scores = {"frame_accuracy": float(np.mean(flat_pred == flat_true)) if len(flat_true) else float("nan"),
@@ -390,8 +388,6 @@ def plot_timelines(path: str, label_names: Sequence[str], rows: Sequence[tuple[s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
-
-    from ..metrics import segments
 
     colours = plt.get_cmap("tab10" if len(label_names) <= 10 else "tab20")
     fig, axes = plt.subplots(len(rows), 1, figsize=(10, 1.0 + 1.0 * len(rows)), squeeze=False)
@@ -450,7 +446,6 @@ class NamedClip(np.ndarray):
     name: str = ""
 
 
-@register_task
 class VideoLabelingTask(Task):
     name = "video_labeling"
     kind = "synced many-to-many"
@@ -549,8 +544,6 @@ class VideoLabelingTask(Task):
         plot_timelines(path, preprocessor.label_names, rows, title=f"{model.name} on {where}")
 
     def read_inputs(self, values: Sequence[str]) -> list:
-        from ..data.frames import read_npy, read_video
-
         clips = []
         for value in values:
             if not os.path.isfile(value):
@@ -568,8 +561,6 @@ class VideoLabelingTask(Task):
         return {"probabilities": _predict_clips(model, preprocessor, list(inputs), batch_size)}
 
     def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
-        from ..metrics import segments
-
         names = meta["labels"]
         results = []
         for clip, probs in zip(inputs, outputs["probabilities"], strict=True):
@@ -690,19 +681,19 @@ def _tagger(hp, problem, *, name: str, kind: str, units: int = 64, depth: int = 
     return model
 
 
-@register_model("video_labeling/lstm")
+@entry("video_labeling/lstm")
 def lstm(hp, problem):
     """Frame encoder, unidirectional LSTM, per-frame softmax: labels online, frame by frame."""
     return _tagger(hp, problem, name="video_labeling/lstm", kind="lstm")
 
 
-@register_model("video_labeling/bigru")
+@entry("video_labeling/bigru")
 def bigru(hp, problem):
     """Frame encoder, bidirectional GRU, per-frame softmax: the whole clip informs each label."""
     return _tagger(hp, problem, name="video_labeling/bigru", kind="bigru")
 
 
-@register_model("video_labeling/conv_lstm")
+@entry("video_labeling/conv_lstm")
 def conv_lstm(hp, problem):
     """Conv encoder per frame (16 x 16 maps at 32 px), ConvLSTM2D over the maps, spatial soft-argmax
     per frame (where each feature is, and how strongly), dense layer, per-frame softmax.
@@ -717,7 +708,7 @@ def conv_lstm(hp, problem):
                    bidirectional=hp.Boolean("bidirectional", default=False))
 
 
-@register_model("video_labeling/frame_classifier")
+@entry("video_labeling/frame_classifier")
 def frame_classifier(hp, problem):
     """Control: each frame classified alone with the same frame encoder; blind to motion."""
     return _tagger(hp, problem, name="video_labeling/frame_classifier", kind="frame")

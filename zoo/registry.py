@@ -1,4 +1,4 @@
-"""The model registry: one builder function per entry, registered by decorator.
+"""The registry: the tasks of the taxonomy and their entries, one builder function per entry.
 
 An entry is a function ``build(hp, problem) -> keras.Model`` that declares its
 hyperparameters inline with keras-tuner, each with a default. ``problem`` holds
@@ -6,31 +6,42 @@ the facts fixed by the data (vocabulary size, number of classes, ...). Calling
 the builder with empty hyperparameters gives the ready model; handing it to
 keras-tuner gives the search space, so the two can never drift apart.
 
-Other packages add entries through the ``zoo.models`` entry-point group: each
-entry point names a module (or a callable) whose import registers models.
+The built-in task modules (:data:`BUILTIN_TASK_MODULES`) are loaded on first use: the registry registers
+each module's :class:`zoo.base.Task` subclasses and the builders it marked with :func:`zoo.base.entry`.
+Other packages add entries through the ``zoo.models`` entry-point group: each entry point names a module
+(collected the same way, or registering with :func:`register_model`) or a callable to call. Task modules
+never import this module; it is the one place that imports them.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 import importlib.metadata
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import UnknownModelError
+from .base import ENTRY_MARK, Task
+from .errors import UnknownModelError, ZooError
+from .hparams import describe
 
 if TYPE_CHECKING:
     import keras
     import keras_tuner as kt
 
-    from .tasks import Task
-
 Builder = Callable[["kt.HyperParameters", dict[str, Any]], "keras.Model"]
 
+# The built-in tasks, in the order `zoo list` shows them; importing these modules is slow (Keras).
+BUILTIN_TASK_MODULES = ("zoo.tasks.sentiment", "zoo.tasks.translation", "zoo.tasks.video_labeling",
+                        "zoo.tasks.captioning", "zoo.tasks.language_model")
+
+_TASKS: dict[str, Task] = {}
 _MODELS: dict[str, ModelSpec] = {}
+_BUILTINS_LOADED = False
 _PLUGINS_LOADED = False
 
 
@@ -46,8 +57,6 @@ class ModelSpec:
 
     @property
     def task(self) -> Task:
-        from .tasks import get_task
-
         return get_task(self.task_name)
 
     @property
@@ -77,16 +86,22 @@ class ModelSpec:
         keras.backend.clear_session(free_memory=False)
         return {p.name: p for p in hp.space}
 
+    def rebuild(self, hyperparameters: Mapping[str, Any], problem: Mapping[str, Any]) -> keras.Model:
+        """The entry's compiled model for recorded values (a run's ``config.json``): the builder itself, with
+        every declared hyperparameter fixed at its recorded value (the declared default where none is)."""
+        import keras_tuner as kt
+
+        hp = kt.HyperParameters()
+        for name, value in hyperparameters.items():
+            hp.values[name] = value
+        return self.builder(hp, {**self.task.default_problem, **problem})
+
     def defaults(self, problem: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``{name: default}`` of the declared hyperparameters (for ``problem``, as :meth:`space`)."""
-        from .hparams import describe
-
         return {name: describe(p)["default"] for name, p in self.space(problem).items()}
 
     def describe(self) -> dict[str, Any]:
         """Metadata as plain data: what ``zoo describe`` prints."""
-        from .hparams import describe
-
         task = self.task
         return {
             "name": self.name,
@@ -107,33 +122,82 @@ class ModelSpec:
 
 
 def register_model(name: str, *, description: str | None = None) -> Callable[[Builder], Builder]:
-    """Register ``build(hp, problem) -> keras.Model`` as registry entry ``name``.
+    """Register ``build(hp, problem) -> keras.Model`` as registry entry ``name`` now.
 
     The name is ``TASK/ENTRY``; the task must exist. The description defaults to
-    the first line of the builder's docstring.
+    the first line of the builder's docstring. (A task module marks its builders
+    with :func:`zoo.base.entry` instead; the registry registers them when it loads
+    the module.)
 
     Example::
 
-        @register_model("sentiment/lstm")
-        def lstm(hp, problem):
+        @zoo.register_model("sentiment/my_lstm")
+        def my_lstm(hp, problem):
             \"\"\"Embedding, LSTM, softmax.\"\"\"
             ...
     """
 
     def decorator(builder: Builder) -> Builder:
-        from .tasks import get_task
-
-        task_name, sep, entry = name.partition("/")
-        if not sep or not entry:
-            raise ValueError(f"model names look like 'TASK/ENTRY', got {name!r}")
-        get_task(task_name)  # fails loudly for an unknown task
-        if name in _MODELS and _MODELS[name].builder is not builder:
-            raise ValueError(f"model {name!r} is already registered")
-        doc = (builder.__doc__ or "").strip().splitlines()
-        _MODELS[name] = ModelSpec(name, task_name, builder, description or (doc[0] if doc else ""))
+        _add_model(name, builder, description)
         return builder
 
     return decorator
+
+
+def _add_model(name: str, builder: Builder, description: str | None) -> None:
+    task_name, sep, entry = name.partition("/")
+    if not sep or not entry:
+        raise ValueError(f"model names look like 'TASK/ENTRY', got {name!r}")
+    get_task(task_name)  # fails loudly for an unknown task
+    if name in _MODELS and _MODELS[name].builder is not builder:
+        raise ValueError(f"model {name!r} is already registered")
+    doc = (builder.__doc__ or "").strip().splitlines()
+    _MODELS[name] = ModelSpec(name, task_name, builder, description or (doc[0] if doc else ""))
+
+
+def register_task(task_class: type[Task]) -> type[Task]:
+    """Register a :class:`zoo.base.Task` subclass (one instance of it) under its ``name``."""
+    if task_class.name in _TASKS and type(_TASKS[task_class.name]) is not task_class:
+        raise ValueError(f"task {task_class.name!r} is already registered")
+    _TASKS.setdefault(task_class.name, task_class())
+    return task_class
+
+
+def _collect(module) -> None:
+    """Register what ``module`` declares: its Task subclasses, then the builders marked with ``entry``."""
+    found = vars(module).values()
+    for obj in found:
+        if isinstance(obj, type) and issubclass(obj, Task) and obj is not Task \
+                and obj.__module__ == module.__name__ and "name" in vars(obj):
+            register_task(obj)
+    for obj in list(found):
+        mark = getattr(obj, ENTRY_MARK, None)
+        if callable(obj) and isinstance(mark, tuple) and getattr(obj, "__module__", None) == module.__name__:
+            _add_model(mark[0], obj, mark[1])
+
+
+def _load_builtins() -> None:
+    """Import the built-in task modules on first use and register what they declare."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    for name in BUILTIN_TASK_MODULES:
+        _collect(importlib.import_module(name))
+
+
+def get_task(name: str) -> Task:
+    """The registered task ``name``; an unknown name lists the tasks."""
+    _load_builtins()
+    if name not in _TASKS:
+        raise ZooError(f"unknown task {name!r}; tasks: {', '.join(sorted(_TASKS))}")
+    return _TASKS[name]
+
+
+def list_tasks() -> list[str]:
+    """Names of the tasks of the taxonomy the zoo covers."""
+    _load_builtins()
+    return sorted(_TASKS)
 
 
 def _load_plugins() -> None:
@@ -144,7 +208,9 @@ def _load_plugins() -> None:
     for ep in importlib.metadata.entry_points(group="zoo.models"):
         try:
             loaded = ep.load()
-            if callable(loaded):
+            if inspect.ismodule(loaded):
+                _collect(loaded)
+            elif callable(loaded):
                 loaded()
         except Exception as exc:  # a broken plugin must not break the registry
             warnings.warn(f"zoo: could not load model plugin {ep.name!r} ({ep.value}): {exc}",
@@ -152,9 +218,7 @@ def _load_plugins() -> None:
 
 
 def _all() -> dict[str, ModelSpec]:
-    from .tasks import _ensure_loaded
-
-    _ensure_loaded()  # importing the task modules registers their entries
+    _load_builtins()
     _load_plugins()
     return _MODELS
 
@@ -169,8 +233,6 @@ def list_models(task: str | None = None, pattern: str | None = None) -> list[str
     """
     models = _all()
     if task is not None:
-        from .tasks import get_task
-
         get_task(task)
     names = sorted(n for n, s in models.items() if task is None or s.task_name == task)
     if pattern:
