@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import fcntl
 import json
 import os
 import shutil
@@ -29,6 +28,8 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+import portalocker
 
 from ._version import __version__
 from .errors import RunDirError
@@ -280,20 +281,21 @@ def folder_lock(folder: str, what: str = "folder") -> Iterator[None]:
     A second process gets a :class:`RunDirError` naming the holder's pid and host.
     The OS drops the lock when its process dies, so a killed run never blocks a resume.
     """
-    path = os.path.join(folder, LOCK)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    # portalocker: flock on POSIX, LockFileEx on Windows; it never truncates the file, so the holder's
+    # pid and host stay readable (where the OS lets a second process read a locked file).
+    with open(os.path.join(folder, LOCK), "a+b") as f:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            portalocker.lock(f, portalocker.LOCK_EX | portalocker.LOCK_NB)
+        except portalocker.exceptions.LockException:
             try:
-                holder = json.loads(os.pread(fd, 4096, 0).decode("utf-8") or "{}")
-            except ValueError:
+                f.seek(0)
+                holder = json.loads(f.read(4096).decode("utf-8") or "{}")
+            except (OSError, ValueError):
                 holder = {}
             raise RunDirError(f"{what} {folder} is in use by process {holder.get('pid', '?')} on "
                               f"{holder.get('host', '?')}; wait for it to finish or stop it") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode(), 0)
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        f.flush()
         yield
-    finally:
-        os.close(fd)

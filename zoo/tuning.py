@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
-import fcntl
 import gc
 import json
 import math
@@ -38,6 +37,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import portalocker
 
 from . import distributed, hparams
 from .errors import HyperparameterError, RunDirError, ZooError
@@ -598,15 +599,15 @@ def _search_differences(folder: str, settings: TuneSettings) -> str:
 def _lock_held(folder: str) -> bool | None:
     """Whether a process holds ``folder``'s lock now (None: no lock file there)."""
     try:
-        fd = os.open(os.path.join(folder, LOCK), os.O_RDONLY)
+        f = open(os.path.join(folder, LOCK), "rb")
     except OSError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
+        portalocker.lock(f, portalocker.LOCK_SH | portalocker.LOCK_NB)
+    except portalocker.exceptions.LockException:
         return True
     finally:
-        os.close(fd)  # releases the probe's shared lock, if it got it
+        f.close()  # releases the probe's shared lock, if it got it
     return False
 
 
