@@ -329,6 +329,32 @@ def test_consecutive_failures_stop_the_search(tmp_path, fragile_entry):
     assert os.path.exists(tmp_path / "s" / "trials.csv")
 
 
+def test_a_search_that_keeps_failing_exits_1_not_2_and_keeps_its_trials(tmp_path, fragile_entry, capsys):
+    """Valid input whose work failed (every trial diverged or could not build): exit 1, one line, no
+    traceback; bad input stays exit 2."""
+    out = tmp_path / "s"
+    argv = ["tune", fragile_entry, "--data", SMALL, "--out", str(out), "--max-trials", "3", "--epochs", "1",
+            "--space", "units=48,32", "--max-consecutive-failures", "2"]
+    assert main(argv) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after keras-tuner's own report of each trial
+    assert last.startswith("zoo: error: search stopped after 2 consecutive failed trials; last reason:"), last
+    assert os.path.exists(out / "trials.csv")
+    assert main([*argv[:-1], "-3"]) == 2
+
+
+def test_tune_json_prints_one_document(tmp_path, capsys):
+    out = tmp_path / "s"
+    code = main(["tune", "sentiment/bag_of_embeddings", "--data", SMALL, "--out", str(out), "--max-trials", "2",
+                 "--epochs", "1", "--space", "embedding_dim=16,32", "--json"])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)  # the whole of stdout: no table around it
+    assert document["search"] == str(out.resolve()) and document["objective"] == "val_accuracy"
+    assert document["direction"] == "max" and len(document["trials"]) == 2
+    assert {t["hyperparameters"]["embedding_dim"] for t in document["trials"]} == {16, 32}
+    assert document["best"]["score"] == max(t["score"] for t in document["trials"])
+    assert os.path.exists(document["preset"])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._backend import CHOSEN_BACKEND  # noqa: F401 - first, before Keras: JAX or torch without TensorFlow
 from ._version import __version__  # noqa: F401 - from the package metadata
-from .errors import DataError, HyperparameterError, MissingDependencyError, RunDirError, UnknownModelError, ZooError
+from .errors import (
+    DataError,
+    HyperparameterError,
+    MissingDependencyError,
+    RunDirError,
+    RuntimeFailure,
+    UnknownModelError,
+    ZooError,
+)
 from .registry import ModelSpec, get, list_models, list_tasks, register_model
 from .runs import TrainedModel, load
 from .serving import is_export, predict_exported
@@ -51,6 +59,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelSpec",
     "RunDirError",
+    "RuntimeFailure",
     "TrainedModel",
     "TuneResult",
     "UnknownModelError",

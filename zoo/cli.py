@@ -14,14 +14,15 @@ import sys
 from collections.abc import Sequence
 
 from ._version import __version__
-from .errors import DataError, ZooError
+from .errors import DataError, RuntimeFailure, ZooError
 from .folders import check_output_path
 from .hparams import parse_assignments
 from .precision import PRECISIONS
 from .report import text_table
 from .runs import task_of
 
-EXIT_USAGE = 2
+EXIT_USAGE = 2    # bad input: a name, a value, a file, a folder
+EXIT_FAILURE = 1  # valid input, failed work (zoo.errors.RuntimeFailure)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tuner-id", help="this worker's unique name (default: host and pid)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing search in --out (swapped in when the new one has finished)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (the summary and every trial) instead of the table")
 
     p = sub.add_parser("evaluate", help="print a run's metrics on a data split as one JSON object")
     p.add_argument("run", help="run directory")
@@ -197,11 +200,14 @@ def _cmd_tune(zoo, args) -> None:
     if distributed.is_worker():
         print(json.dumps({"worker": os.environ.get(distributed.TUNER_ID), "search": result.path}))
         return
-    print(result.table())
     summary = {"search": result.path, "objective": result.objective, "best": result.best,
                "preset": result.preset_path, "trials": len(result.trials)}
     if result.final:
         summary["final_fit"] = result.final
+    if args.json:  # one document on stdout, for jq and scripts
+        print(json.dumps({**summary, "direction": result.direction, "trials": result.trials}))
+        return
+    print(result.table())
     print(json.dumps(summary, indent=2))
 
 
@@ -369,6 +375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _cmd_demo(zoo, args)
         elif args.command == "export":
             print(zoo.export(args.run, args.out, overwrite=args.overwrite, beam_width=args.beam_width))
+    except RuntimeFailure as exc:  # valid input, failed work: 1, as a crash would be, but without a traceback
+        print(f"zoo: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except ZooError as exc:
         print(f"zoo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -18,7 +18,7 @@ import os
 import socket
 import time
 
-from .errors import ZooError
+from .errors import RuntimeFailure, ZooError
 
 TUNER_ID, ORACLE_IP, ORACLE_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 CHIEF_TIMEOUT = "ZOO_CHIEF_TIMEOUT"
@@ -78,7 +78,7 @@ def wait_for_chief(timeout: float | None = None, poll: float = 0.2) -> None:
                 return
         except OSError as exc:
             if time.monotonic() >= deadline:
-                raise ZooError(f"no chief answers at {host}:{port} after {timeout:g} s ({exc.strerror or exc}); "
+                raise RuntimeFailure(f"no chief answers at {host}:{port} after {timeout:g} s ({exc.strerror or exc}); "
                                "start it with zoo tune ... --chief --oracle HOST:PORT, or set "
                                f"{CHIEF_TIMEOUT} to wait longer") from None
             time.sleep(poll)

@@ -1,8 +1,10 @@
-"""Errors raised for bad input.
+"""Errors raised for bad input, and for work that failed when it ran.
 
 Every error a user can cause derives from :class:`ZooError`. The command line
-prints its message and exits with status 2, without a traceback; the Python API
-lets it propagate, so callers can catch one base class.
+prints its message without a traceback and exits with status 2 for bad input, or 1
+for a :class:`RuntimeFailure` (the input was valid, the run failed: a NaN loss, a
+search whose trials kept failing, a chief that never answered); the Python API lets
+it propagate, so callers can catch one base class.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ class DataError(ZooError, ValueError):
 
 class RunDirError(ZooError):
     """A run or export directory that is missing, incomplete or already taken."""
+
+
+class RuntimeFailure(ZooError, RuntimeError):
+    """Valid input, but the work failed when it ran (a NaN loss, a search whose trials kept failing, a chief
+    that never answered): the command line exits with 1, not 2, and keeps what was written (backups, trials)."""
 
 
 class MissingDependencyError(ZooError, ImportError):

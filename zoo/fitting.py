@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ZooError
+from .errors import RuntimeFailure, ZooError
 from .folders import read_json, write_json
 
 STATE = "state.json"
 MAX_STEPS_PER_EXECUTION = 32
 
 
-class NonFiniteLoss(ZooError):
+class NonFiniteLoss(RuntimeFailure):
     """Training produced a NaN or infinite loss."""
 
 

@@ -41,7 +41,7 @@ from typing import Any
 import portalocker
 
 from . import distributed, hparams
-from .errors import HyperparameterError, RunDirError, ZooError
+from .errors import HyperparameterError, RunDirError, RuntimeFailure, ZooError
 from .folders import (
     LOCK,
     MARKER,
@@ -709,7 +709,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         preset_path = _write_preset(working, prepared, best, trials) if best is not None else None
         if stopped:
             failures = [t["reason"] for t in trials if t["status"] in ("FAILED", "INVALID") and t["reason"]]
-            raise ZooError(f"search stopped after {settings.max_consecutive_failures} consecutive failed trials; "
+            raise RuntimeFailure(f"search stopped after {settings.max_consecutive_failures} consecutive failed trials; "
                            f"last reason: {failures[-1] if failures else 'unknown'} (table in {working}/trials.csv)")
         final = None
         if settings.final_fit and best is not None:
