@@ -22,7 +22,7 @@ from zoo.registry import BUILTIN_TASK_MODULES
 ROOT = os.path.dirname(zoo.__file__)
 # Above the shared pieces: what a task module may not import (the registry imports the tasks).
 ABOVE_TASKS = {"zoo", "zoo.registry", "zoo.runs", "zoo.training", "zoo.tuning", "zoo.cli", "zoo.serving",
-               "zoo.fitting", "zoo.presets", "zoo.distributed", "zoo.__main__"}
+               "zoo.fitting", "zoo.tuned", "zoo.distributed", "zoo.__main__"}
 JOINS_TASKS = {"zoo.registry", "zoo.transfer"}  # the modules that may import a task module
 
 

@@ -157,8 +157,12 @@ def test_bad_presets_and_configs(capsys, tmp_path):
     (tmp_path / "config_dir").mkdir()
     assert_refused(capsys, [*TRAIN, "--out", tmp_path / "r", "--preset", tmp_path / "preset_dir"], "preset_dir",
                    "is a folder", folder=tmp_path)
-    assert_refused(capsys, [*TRAIN, "--out", tmp_path / "r", "--preset", tmp_path / "latin1.json"], "latin1.json",
-                   "UTF-8", folder=tmp_path)
+    assert_refused(capsys, [*TRAIN, "--out", tmp_path / "r", "--tuned", tmp_path / "latin1.json"], "latin1.json",
+                   "UTF-8", folder=tmp_path)  # --tuned, and --preset (above) its old name
+    assert_refused(capsys, [*TRAIN, "--out", tmp_path / "r", "--tuned", tmp_path / "missing.json"],
+                   "tuned-hyperparameters file not found", "missing.json", folder=tmp_path)
+    with pytest.raises(zoo.ZooError, match="not both"):
+        zoo.build("sentiment/gru", tuned={"hyperparameters": {}}, preset={"hyperparameters": {}})
     assert_refused(capsys, ["build", "sentiment/gru", "--preset", tmp_path / "latin1.json"], "latin1.json")
     assert_refused(capsys, ["tune", "--config", tmp_path / "config_dir", "--out", tmp_path / "t"], "config_dir",
                    "is a folder", folder=tmp_path)

@@ -51,22 +51,24 @@ def test_small_search_writes_table_plot_preset_and_final_fit(tmp_path, capsys):
         assert 0 <= t["score"] <= 1 and t["seconds"] > 0 and t["rss_mb"] > 0
     assert len({tuple(sorted(t["hyperparameters"].items())) for t in result.trials}) == 3  # no repeats
     assert result.best["score"] == max(t["score"] for t in result.trials) >= 0.85
-    for name in ("trials.csv", "trials.json", "objective.png", "preset.json", "tune_config.json"):
+    for name in ("trials.csv", "trials.json", "objective.png", "tuned_hyperparameters.json", "tune_config.json"):
         assert os.path.getsize(os.path.join(out, name)) > 0
     with open(os.path.join(out, "objective.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert "val_accuracy" in result.table() and len(result.table().splitlines()) == 5
     assert os.path.isdir(os.path.join(out, "tensorboard", "0"))
 
-    preset = json.load(open(result.preset_path))
+    assert result.preset_path == result.tuned_path  # the old name
+    preset = json.load(open(result.tuned_path))
     assert preset["entry"] == "sentiment/gru" and preset["data"] == SMALL and preset["score"] == result.best["score"]
     assert preset["objective"] == "val_accuracy" and preset["date"]
-    # The preset rebuilds the best model: same hyperparameters, same parameter count.
+    # The tuned file rebuilds the best model (preset=: the old name): same hyperparameters, same size.
     hp = kt.HyperParameters()
     hp.values.update(result.best["hyperparameters"])
     best = zoo.hypermodel("sentiment/gru").build(hp)
     assert zoo.build("sentiment/gru", preset=result.preset_path).count_params() == best.count_params()
-    code, printed, _ = _cli(capsys, "build", "sentiment/gru", "--preset", result.preset_path)
+    assert zoo.build("sentiment/gru", tuned=result.tuned_path).count_params() == best.count_params()
+    code, printed, _ = _cli(capsys, "build", "sentiment/gru", "--tuned", result.tuned_path)
     assert code == 0 and f"{best.count_params():,}" in printed
 
     assert result.final["search_score"] == result.best["score"]
@@ -204,7 +206,7 @@ def test_interrupted_overwrites_leave_the_old_search_and_a_later_one_succeeds(tm
                    overwrite=True)
     assert [t["status"] for t in new.trials] == ["COMPLETED"]
     assert json.load(open(os.path.join(out, "tune_config.json")))["settings"]["epochs"] == 2
-    assert new.preset_path == os.path.join(out, "preset.json") and new.best["score"] is not None
+    assert new.tuned_path == os.path.join(out, "tuned_hyperparameters.json") and new.best["score"] is not None
     meta = json.load(open(os.path.join(out, "search", "trial_0", "zoo_trial.json")))
     assert len(meta["attempts"]) == 1  # the interrupted search's trial, kept, not run again
     assert json.load(open(new.preset_path))["name"] == f"{fragile_entry}@search"
@@ -352,7 +354,7 @@ def test_tune_json_prints_one_document(tmp_path, capsys):
     assert document["direction"] == "max" and len(document["trials"]) == 2
     assert {t["hyperparameters"]["embedding_dim"] for t in document["trials"]} == {16, 32}
     assert document["best"]["score"] == max(t["score"] for t in document["trials"])
-    assert os.path.exists(document["preset"])
+    assert os.path.exists(document["tuned"]) and document["preset"] == document["tuned"]
 
 
 def _free_port() -> int:

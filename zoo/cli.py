@@ -51,14 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="float32 (default) or mixed precision on a GPU: 16-bit compute, float32 weights and outputs")
-    p.add_argument("--preset", help="tuned values: a preset.json written by 'zoo tune'")
+    p.add_argument("--tuned", "--preset", dest="tuned", metavar="FILE",
+                   help="tuned values: the tuned_hyperparameters.json a 'zoo tune' search wrote (--preset: old name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
 
-    p = sub.add_parser("build", help="build an entry (defaults, --set, --preset) and print its summary")
+    p = sub.add_parser("build", help="build an entry (defaults, --set, --tuned) and print its summary")
     p.add_argument("name")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="hyperparameters and data facts (vocab_size, num_classes, ...)")
-    p.add_argument("--preset", help="a preset.json written by 'zoo tune'")
+    p.add_argument("--tuned", "--preset", dest="tuned", metavar="FILE",
+                   help="the tuned_hyperparameters.json a 'zoo tune' search wrote (--preset: old name)")
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner (resumable)")
     p.add_argument("name", nargs="?", help="registry entry (or 'entry' in --config)")
@@ -161,7 +163,7 @@ def _cmd_train(zoo, args) -> None:
     # Progress goes to stderr, so stdout carries only the result (pipe it to jq).
     with contextlib.redirect_stdout(sys.stderr):
         run = zoo.train(args.name, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                        overrides=overrides, preset=args.preset, seed=args.seed, overwrite=args.overwrite,
+                        overrides=overrides, tuned=args.tuned, seed=args.seed, overwrite=args.overwrite,
                         patience=args.patience, precision=args.precision,
                         verbose=1 if sys.stderr.isatty() else 2)
     print(json.dumps({"run": run.path, "test": run.metrics.get("test"),
@@ -170,7 +172,7 @@ def _cmd_train(zoo, args) -> None:
 
 
 def _cmd_build(zoo, args) -> None:
-    model = zoo.build(args.name, preset=args.preset, **parse_assignments(args.set))
+    model = zoo.build(args.name, tuned=args.tuned, **parse_assignments(args.set))
     model.summary(print_fn=lambda line, **_: print(line))
 
 
@@ -201,7 +203,8 @@ def _cmd_tune(zoo, args) -> None:
         print(json.dumps({"worker": os.environ.get(distributed.TUNER_ID), "search": result.path}))
         return
     summary = {"search": result.path, "objective": result.objective, "best": result.best,
-               "preset": result.preset_path, "trials": len(result.trials)}
+               "tuned": result.tuned_path, "preset": result.tuned_path,  # preset: the old key
+               "trials": len(result.trials)}
     if result.final:
         summary["final_fit"] = result.final
     if args.json:  # one document on stdout, for jq and scripts
@@ -243,7 +246,7 @@ def _cmd_demo(zoo, args) -> None:
     export_dir = zoo.export(runs[best], os.path.join(args.out, "export"), overwrite=args.overwrite)
     print(f"\nResults on {args.data} (test split, defaults):\n")
     print(text_table(rows, ["entry", "kind", "accuracy", "macro_f1", "epochs", "train s"]))
-    print(f"\nTuning sentiment/gru ({search.objective}; preset: {search.preset_path}):\n")
+    print(f"\nTuning sentiment/gru ({search.objective}; tuned hyperparameters: {search.tuned_path}):\n")
     print(search.table())
     print(f"\nExported {best} to {export_dir}; its predictions:\n")
     results = zoo.predict(export_dir, list(DEMO_TEXTS))

@@ -1,6 +1,6 @@
 """Building and training registry entries.
 
-``train`` checks everything that can fail (entry, hyperparameters, preset, output
+``train`` checks everything that can fail (entry, hyperparameters, tuned values, output
 folder, data) before it touches the disk, trains through the one fit path
 (``zoo.fitting``), backs every epoch up to ``OUT.partial/`` and writes the run
 directory atomically at the end.
@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import fitting, hparams, rundir
+from . import tuned as tuned_files
 from .errors import DataError, HyperparameterError
 from .precision import check_precision
 from .precision import policy as dtype_policy
-from .presets import load_preset
 from .registry import ModelSpec, get
 from .runs import TrainedModel
 
@@ -43,9 +43,9 @@ def split_overrides(spec: ModelSpec, overrides: Mapping[str, Any], allow_problem
     return model, prep, problem
 
 
-def with_preset(name: str, preset, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Preset values, then explicit overrides on top (``None`` overrides ignored)."""
-    values = dict(load_preset(preset, name)) if preset is not None else {}
+def with_tuned(name: str, tuned, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Tuned values (zoo.tuned), then explicit overrides on top (``None`` overrides ignored)."""
+    values = dict(tuned_files.load_tuned(tuned, name)) if tuned is not None else {}
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return values
 
@@ -79,22 +79,23 @@ def _existing_file(option: str, path: Any, folder: bool = False) -> str:
     return path
 
 
-def build(name: str, preset: str | Mapping[str, Any] | None = None, **overrides: Any):
+def build(name: str, tuned: str | Mapping[str, Any] | None = None, *, preset: str | Mapping[str, Any] | None = None,
+          **overrides: Any):
     """Build the ready, compiled ``keras.Model`` of entry ``name``.
 
     Keyword arguments override hyperparameters (``units=128``) and the facts
     that usually come from data (``vocab_size=20000``, ``num_classes=3``).
     ``None`` values are ignored, so unset command-line flags never override
-    a default. ``preset`` (a file written by ``zoo tune``, or its dict) supplies
-    tuned values; explicit keywords win over it.
+    a default. ``tuned`` (a tuned-hyperparameters file written by ``zoo tune``, or
+    its dict; ``preset`` is its old name) supplies tuned values; explicit keywords win over it.
 
     Example::
 
         model = zoo.build("sentiment/bilstm", vocab_size=20000, units=128)
-        model = zoo.build("sentiment/gru", preset="runs/t1/preset.json")
+        model = zoo.build("sentiment/gru", tuned="runs/t1/tuned_hyperparameters.json")
     """
     spec = get(name)
-    overrides = with_preset(name, preset, overrides)
+    overrides = with_tuned(name, tuned_files.either(tuned, preset), overrides)
     model_values, _, problem_values = split_overrides(spec, overrides, allow_problem=True)
     problem = dict(spec.task.default_problem)
     for key, value in problem_values.items():
@@ -162,8 +163,9 @@ def hypermodel(name: str, problem: Mapping[str, Any] | None = None, *, task_data
 def train(name: str, data: str, out: str | None = None, *, epochs: int | None = None,
           batch_size: int | None = None, overrides: Mapping[str, Any] | None = None, seed: int = 0,
           overwrite: bool = False, verbose: int | str = "auto", callbacks: Sequence = (),
-          preset: str | Mapping[str, Any] | None = None, include_validation: bool = False,
-          patience: int | None = None, precision: str | None = None) -> TrainedModel:
+          tuned: str | Mapping[str, Any] | None = None, include_validation: bool = False,
+          patience: int | None = None, precision: str | None = None,
+          preset: str | Mapping[str, Any] | None = None) -> TrainedModel:
     """Train entry ``name`` on data spec ``data``; write a run directory to ``out``.
 
     The entry is built with its defaults plus ``overrides`` (hyperparameters and
@@ -171,7 +173,8 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     the task's objective stops improving and ends on the best epoch's weights.
     When ``out`` is given, each epoch is backed up to ``OUT.partial``: run the
     same call again after a crash and it resumes after the last finished epoch.
-    ``preset`` supplies tuned values (a ``zoo tune`` preset file or dict).
+    ``tuned`` supplies tuned values (a tuned-hyperparameters file written by ``zoo tune``, or its dict;
+    ``preset`` is its old name).
     ``patience`` is the early-stopping patience in epochs (default: the task's).
     ``include_validation`` trains on train + validation for exactly ``epochs``
     (no early stopping): the final fit of a tuned configuration. ``precision``
@@ -186,7 +189,7 @@ def train(name: str, data: str, out: str | None = None, *, epochs: int | None = 
     # 1. Everything that can be checked without data, before anything else.
     spec = get(name)
     task = spec.task
-    overrides = with_preset(name, preset, overrides)
+    overrides = with_tuned(name, tuned_files.either(tuned, preset), overrides)
     model_values, prep_values, _ = split_overrides(spec, overrides)
     hp = hparams.resolve(name, spec.space(), model_values)
     preprocessing = resolve_preprocessing(spec, prep_values)

@@ -9,7 +9,7 @@ A search is a folder::
                            checkpoint of the best few trials only)
       tensorboard/         per-trial logs with HParams (TensorFlow backend)
       trials.csv, trials.json, objective.png
-      preset.json          the best hyperparameters, score, data and date: ``zoo.build(name, preset=...)``
+      tuned_hyperparameters.json   the best hyperparameters, score, data and date: ``zoo.build(name, tuned=...)``
       final/               with ``final_fit``: the best configuration retrained on train + validation
 
 Run the same call again with the same ``out`` and it resumes: finished trials
@@ -58,6 +58,7 @@ from .precision import check_precision
 from .registry import get
 from .report import text_table
 from .training import check_seed, hypermodel, resolve_preprocessing, split_overrides, train
+from .tuned import FILE as TUNED_FILE
 
 TUNERS = ("random", "bayesian", "hyperband")
 DISTRIBUTIONS = ("mirrored",)
@@ -311,8 +312,13 @@ class TuneResult:
     direction: str
     trials: list[dict[str, Any]]
     best: dict[str, Any] | None
-    preset_path: str | None
+    tuned_path: str | None  # the tuned-hyperparameters file (zoo.tuned)
     final: dict[str, Any] | None = None
+
+    @property
+    def preset_path(self) -> str | None:
+        """The old name of :attr:`tuned_path`."""
+        return self.tuned_path
 
     def table(self) -> str:
         names = sorted({k for t in self.trials for k in t["hyperparameters"]})
@@ -397,7 +403,8 @@ def _plot(path: str, trials: list[dict], objective: str, direction: str) -> None
 
 
 SEARCH_FILES = ("tune_config.json", "search", "tensorboard", "trials.csv", "trials.json", "objective.png",
-                "preset.json", "final", "final.partial", "final_fit.json", ".tmp-*", ".trials.csv.tmp",
+                "tuned_hyperparameters.json", "preset.json", "final", "final.partial", "final_fit.json", ".tmp-*",
+                ".trials.csv.tmp",
                 "objective.png.tmp.png", ".final.tmp-*", ".final.old-*")
 OVERWRITE_SUFFIX = ".overwrite"
 
@@ -537,11 +544,11 @@ def _failure_streak(oracle, limit: int) -> str | None:
     return None
 
 
-def _write_preset(folder: str, prepared: _Prepared, best: dict, trials: list) -> str:
+def _write_tuned(folder: str, prepared: _Prepared, best: dict, trials: list) -> str:
     import keras
 
     s = prepared.settings
-    path = os.path.join(folder, "preset.json")
+    path = os.path.join(folder, TUNED_FILE)
     write_json(path, {
         "name": f"{s.entry}@{os.path.basename(folder.removesuffix(OVERWRITE_SUFFIX))}", "entry": s.entry,
         "hyperparameters": best["hyperparameters"], "preprocessing": prepared.preprocessing,
@@ -647,7 +654,8 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
          space: Mapping[str, list[Any]] | None = None, final_fit: bool = False, keep_best: int = 3,
          max_consecutive_failures: int = 3, distribution: str | None = None, overwrite: bool = False,
          verbose: int | str = "auto", tensorboard: bool = True, precision: str = "float32") -> TuneResult:
-    """Search entry ``entry``'s hyperparameters on ``data``; results and preset go to ``out``.
+    """Search entry ``entry``'s hyperparameters on ``data``; results and the tuned-hyperparameters file go
+    to ``out``.
 
     ``overrides`` fix values (``{"units": 128}``), ``space`` narrows a
     hyperparameter to a list of choices (``{"units": [64, 128, 256]}``).
@@ -659,7 +667,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
 
         result = zoo.tune("sentiment/gru", "builtin:negation", "runs/t1", max_trials=8, epochs=3)
         print(result.table())
-        model = zoo.build("sentiment/gru", preset=result.preset_path)
+        model = zoo.build("sentiment/gru", tuned=result.tuned_path)
     """
     import keras
     settings_kwargs = dict(tuner=tuner, max_trials=max_trials, epochs=epochs,
@@ -706,7 +714,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
         _write_reports(working, trials, settings.objective, prepared.direction)
         done = [t for t in trials if t["score"] is not None]
         best = (max if prepared.direction == "max" else min)(done, key=lambda t: t["score"]) if done else None
-        preset_path = _write_preset(working, prepared, best, trials) if best is not None else None
+        tuned_path = _write_tuned(working, prepared, best, trials) if best is not None else None
         if stopped:
             failures = [t["reason"] for t in trials if t["status"] in ("FAILED", "INVALID") and t["reason"]]
             raise RuntimeFailure(f"search stopped after {settings.max_consecutive_failures} consecutive failed trials; "
@@ -719,7 +727,7 @@ def tune(entry: str, data: str, out: str, *, tuner: str = "random", max_trials: 
             write_json(os.path.join(working, "final_fit.json"), final)
         if working != out:  # still holding both locks: nobody resumes either folder meanwhile
             _swap_in(working, out)
-            preset_path = preset_path and os.path.join(out, "preset.json")
-    return TuneResult(out, settings.objective, prepared.direction, trials, best, preset_path, final)
+            tuned_path = tuned_path and os.path.join(out, TUNED_FILE)
+    return TuneResult(out, settings.objective, prepared.direction, trials, best, tuned_path, final)
 
 
