@@ -203,9 +203,9 @@ def test_resumed_runs_draw_the_same_dropout_masks_in_every_task(name, tmp_path):
 
 def _stopping_epochs(scores, losses, mode="max", patience=2):
     """Feed early stopping these validation logs; the epochs it ran and its best epoch."""
-    from zoo import fitting
+    from zoo import callbacks
 
-    stopping = fitting._callbacks_module()[1]("val_bleu", mode, patience)
+    stopping = callbacks.EarlyStopping("val_bleu", mode, patience)
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     stopping.set_model(model)
     for epoch, (score, loss) in enumerate(zip(scores, losses, strict=True)):
