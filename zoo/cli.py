@@ -15,10 +15,9 @@ from collections.abc import Sequence
 
 from ._version import __version__
 from .errors import DataError, RuntimeFailure, ZooError
-from .folders import check_output_path
 from .hparams import parse_assignments
 from .precision import PRECISIONS
-from .report import text_table
+from .report import predictions_table, text_table
 from .runs import task_of
 
 EXIT_USAGE = 2    # bad input: a name, a value, a file, a folder
@@ -144,11 +143,6 @@ def _decoding_options(args) -> dict:
             "seed": args.seed}
 
 
-def _predictions_table(task, results: list[dict]) -> str:
-    header, rows = task.prediction_table(results)
-    return text_table(rows, header)
-
-
 def _cmd_list(zoo, args) -> None:
     names = zoo.list_models(task=args.task, pattern=args.pattern)
     if args.json:
@@ -214,68 +208,6 @@ def _cmd_tune(zoo, args) -> None:
     print(json.dumps(summary, indent=2))
 
 
-DEMO_ENTRIES = ("sentiment/lstm", "sentiment/gru", "sentiment/bag_of_embeddings")
-DEMO_TEXTS = ("the film was good , not bad", "the film was bad , not good",
-              "i expected the plot to be bad and it was not", "i expected the plot not to be bad and it was")
-
-
-def _cmd_demo(zoo, args) -> None:
-    """Train two recurrent entries and the order-blind control, tune one, export the best; then
-    train, export and run a translator."""
-    if os.path.exists(args.out) and not args.overwrite:
-        raise zoo.RunDirError(f"{args.out} already exists; choose another --out or pass --overwrite")
-    check_output_path(args.out, kind="run", overwrite=False, resumable=True)
-    rows, runs = [], {}
-    for name in DEMO_ENTRIES:
-        print(f"zoo demo: training {name} on {args.data}", file=sys.stderr)
-        with contextlib.redirect_stdout(sys.stderr):
-            run = zoo.train(name, args.data, os.path.join(args.out, name.replace("/", "_")),
-                            overwrite=args.overwrite, verbose=2)
-        runs[name] = run
-        test = run.metrics["test"]
-        rows.append([name, zoo.get(name).kind, f"{test['accuracy']:.4f}", f"{test['macro_f1']:.4f}",
-                     str(len(run.history["loss"])), f"{run.metrics['train_seconds']:.1f}"])
-    print("zoo demo: tuning sentiment/gru (4 trials, 3 epochs each)", file=sys.stderr)
-    with contextlib.redirect_stdout(sys.stderr):
-        search = zoo.tune("sentiment/gru", f"{args.data},n=3000" if args.data == "builtin:negation" else args.data,
-                          os.path.join(args.out, "tune"), max_trials=4, epochs=3,
-                          overrides={"depth": 1, "dropout": 0.0, "embedding_dim": 32},
-                          space={"units": [16, 32, 64], "learning_rate": [0.003, 0.01]},
-                          overwrite=args.overwrite, verbose=0)
-    best = max(runs, key=lambda n: runs[n].metrics["validation"]["accuracy"])
-    export_dir = zoo.export(runs[best], os.path.join(args.out, "export"), overwrite=args.overwrite)
-    print(f"\nResults on {args.data} (test split, defaults):\n")
-    print(text_table(rows, ["entry", "kind", "accuracy", "macro_f1", "epochs", "train s"]))
-    print(f"\nTuning sentiment/gru ({search.objective}; tuned hyperparameters: {search.tuned_path}):\n")
-    print(search.table())
-    print(f"\nExported {best} to {export_dir}; its predictions:\n")
-    results = zoo.predict(export_dir, list(DEMO_TEXTS))
-    print(_predictions_table(runs[best].task, results))
-    _demo_translation(zoo, args)
-
-
-DEMO_SOURCES = ("March 3, 2021", "3.3.21", "the fourth of july , nineteen seventy six",
-                "on saturday , the first of january in the year two thousand")
-
-
-def _demo_translation(zoo, args) -> None:
-    """Many-to-many: train the attention translator, export it, translate from the export."""
-    name = "translation/gru_attention"
-    print(f"zoo demo: training {name} on {args.translation_data}", file=sys.stderr)
-    with contextlib.redirect_stdout(sys.stderr):
-        run = zoo.train(name, args.translation_data, os.path.join(args.out, name.replace("/", "_")),
-                        overwrite=args.overwrite, verbose=2)
-    export_dir = zoo.export(run, os.path.join(args.out, "export_translation"), overwrite=args.overwrite)
-    test = run.metrics["test"]
-    print(f"\nTranslation, {name} on {args.translation_data} (test split, greedy decoding):\n")
-    print(text_table([[name, zoo.get(name).kind, f"{test['bleu']:.2f}", f"{test['chrf']:.2f}",
-                       f"{test['exact_match']:.4f}", str(run.metrics["epochs_trained"]),
-                       f"{run.metrics['train_seconds']:.1f}"]],
-                     ["entry", "kind", "BLEU", "chrF", "exact match", "epochs", "train s"]))
-    print(f"\nExported to {export_dir}; its translations (decoding runs inside the SavedModel):\n")
-    print(_predictions_table(run.task, zoo.predict(export_dir, list(DEMO_SOURCES))))
-
-
 def _read_inputs(task, args) -> list:
     inputs = list(args.inputs)
     if not inputs or inputs == ["-"]:
@@ -295,7 +227,7 @@ def _cmd_predict(zoo, args) -> None:
         for r in results:
             print(json.dumps(r, ensure_ascii=False, default=str))
         return
-    print(_predictions_table(task, results))
+    print(predictions_table(task, results))
 
 
 def _cmd_generate(zoo, args) -> None:
@@ -375,7 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "tune":
             _cmd_tune(zoo, args)
         elif args.command == "demo":
-            _cmd_demo(zoo, args)
+            from .demo import demo
+
+            demo(args.out, args.data, args.translation_data, overwrite=args.overwrite)
         elif args.command == "export":
             print(zoo.export(args.run, args.out, overwrite=args.overwrite, beam_width=args.beam_width))
     except RuntimeFailure as exc:  # valid input, failed work: 1, as a crash would be, but without a traceback

@@ -27,3 +27,9 @@ def label_predictions(inputs: Sequence[Any], probabilities, label_names: Sequenc
                         "probability": float(probs[best]),
                         "probabilities": dict(zip(label_names, map(float, probs), strict=True))})
     return results
+
+
+def predictions_table(task, results: list[dict]) -> str:
+    """The table the command line prints for a task's predictions (:meth:`zoo.base.Task.prediction_table`)."""
+    header, rows = task.prediction_table(results)
+    return text_table(rows, header)
