@@ -55,7 +55,6 @@ from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
-
 # scikit-learn (it comes with keras-tuner[bayesian]) is imported on use: it takes about a second.
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
