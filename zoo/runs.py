@@ -112,7 +112,7 @@ def _load_uncompiled(file: str, config: dict, name: str, error: Exception):
         model = keras.saving.load_model(file, compile=False)
         if name == MODEL_NAME and config.get("entry"):
             fresh = get(config["entry"]).rebuild(config.get("hyperparameters", {}), config.get("problem", {}))
-            model.compile(**fresh._compile_config.config)
+            model.compile_from_config(fresh.get_compile_config())
         return model
     except Exception:
         raise RunDirError(f"{file}: cannot load the model ({type(error).__name__}: {error})") from None
