@@ -59,8 +59,8 @@ from typing import Any
 from ..errors import DataError
 from . import DataSpec, Splits, check_parts
 from .files import read_text
-from .frames import PART_NAMES, _assemble, _bad_rows, _by_name, _read_parts, _Skips
 from .images import check_image_files
+from .parts import PART_NAMES, Skips, assemble, bad_rows_option, read_parts
 
 IMAGE_DIR_PARTS = ("images", *(f"{part}_images" for part in PART_NAMES))
 
@@ -115,7 +115,7 @@ def _entries(data: dict, key: str, needed: tuple[str, ...], json_path: str, wher
     return entries
 
 
-def read_coco_json(json_path: str, image_dir: str, where: str, skips: _Skips, dropped: dict[str, int]
+def read_coco_json(json_path: str, image_dir: str, where: str, skips: Skips, dropped: dict[str, int]
                    ) -> list[_Image]:
     """The images of one COCO captions file that have captions, files not yet checked; bad
     annotations and images without captions go to ``skips`` (and are counted in ``dropped``)."""
@@ -204,6 +204,10 @@ def _image_dirs(spec: DataSpec) -> dict[str, str]:
     return folders
 
 
+def _by_name(image: _Image) -> str:
+    return image.name
+
+
 def load_coco(spec: DataSpec) -> Splits[Example]:
     """``(image_path, captions)`` examples of COCO captions files; see the module docstring.
 
@@ -212,10 +216,10 @@ def load_coco(spec: DataSpec) -> Splits[Example]:
     ('val2014/COCO_val2014_000000391895.jpg', ('A man with a red helmet on a small moped on a dirt road.', ...))
     """
     check_parts(spec, (*PART_NAMES, *IMAGE_DIR_PARTS, "bad_rows"))
-    skips = _Skips(_bad_rows(spec), spec.text)
+    skips = Skips(bad_rows_option(spec), spec.text)
     folders = _image_dirs(spec)
     dropped = {"images": 0, "captions": 0}
-    read = _read_parts(spec, lambda path: read_coco_json(path, folders[path], spec.text, skips, dropped), "file")
+    read = read_parts(spec, lambda path, _: read_coco_json(path, folders[path], spec.text, skips, dropped))
 
     # Every file of every part, checked in one parallel pass before anything is split or trained.
     everything = [image for images in read.values() for image in images]
@@ -233,7 +237,7 @@ def load_coco(spec: DataSpec) -> Splits[Example]:
             first = next(iter(skips.entries.values()), {}).get("reason")
             raise DataError(f"{spec.text}: no usable images in {source}"
                             + (f" (bad_rows=skip left out every one; the first: {first})" if first else ""))
-    parts = _assemble(spec, read, _by_name)
+    parts = assemble(spec, read, _by_name)
     images = {name: len(parts[name]) for name in PART_NAMES}
     captions = {name: sum(len(image.captions) for image in parts[name]) for name in PART_NAMES}
     info: dict[str, Any] = {

@@ -68,22 +68,20 @@ import math
 import os
 import warnings
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import DataError, require
-from . import DataSpec, Splits, check_parts, split_by_key
-from .files import BAD_ROWS, _quoting_error, line_list, read_text
+from . import DataSpec, Splits, check_parts
+from .files import _quoting_error, line_list, read_text
+from .parts import KEPT_LINES, PART_NAMES, Skips, assemble, bad_rows_option, read_parts
 
-PART_NAMES = ("train", "validation", "test")
 STEP_COLUMNS = {"clip": ("clip", "sequence_id"), "step": ("step", "t"), "label": ("label",)}
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 CLIP_EXTENSIONS = (".npy", *VIDEO_EXTENSIONS)
 LABELS_SUFFIX = ".labels.txt"
 SIZE_RANGE = (2, 4096)
-_KEPT_LINES = 100
 
 Example = tuple[np.ndarray, list[str]]
 
@@ -103,39 +101,6 @@ class _Clip:
     @property
     def step_shape(self) -> tuple[int, ...]:
         return tuple(self.frames.shape[1:])
-
-
-@dataclass
-class _Skips:
-    """Collects what ``bad_rows="skip"`` left out; raises at once with ``bad_rows="error"``."""
-
-    bad_rows: str
-    where: str = ""
-    entries: dict[str, dict] = field(default_factory=dict)
-
-    def fail(self, message: str, path: str, lines: list[int] | None = None) -> None:
-        if self.bad_rows != "skip":
-            raise DataError(message)
-        message = message.removeprefix(f"{self.where}: ")  # the reason, without the spec
-        entry = self.entries.setdefault(path, {"count": 0, "lines": [], "reason": message})
-        entry["count"] += 1
-        entry["lines"] = (entry["lines"] + list(lines or []))[:_KEPT_LINES]
-
-    def report(self, spec: DataSpec, what: str) -> dict:
-        if not self.entries:
-            return {}
-        total = sum(e["count"] for e in self.entries.values())
-        shown = "; ".join(f"{path}: {entry['reason']}" for path, entry in list(self.entries.items())[:3])
-        more = f"; ... ({len(self.entries)} files in all)" if len(self.entries) > 3 else ""
-        warnings.warn(f"{spec.text}: skipped {total} {what} (bad_rows=skip): {shown}{more}", stacklevel=3)
-        return {"skipped_rows": self.entries}
-
-
-def _bad_rows(spec: DataSpec) -> str:
-    bad_rows = spec.parts.get("bad_rows", "error")
-    if bad_rows not in BAD_ROWS:
-        raise DataError(f"{spec.text}: bad_rows must be {' or '.join(map(repr, BAD_ROWS))}, not {bad_rows!r}")
-    return bad_rows
 
 
 def _describe(shape: tuple[int, ...]) -> str:
@@ -244,7 +209,7 @@ def _resize(frames: np.ndarray, size: int) -> np.ndarray:
 # A directory of clips
 # ---------------------------------------------------------------------------
 
-def _clip_files(directory: str, where: str, skips: _Skips
+def _clip_files(directory: str, where: str, skips: Skips
                 ) -> tuple[dict[str, str], dict[str, str], set[str], list[str]]:
     """``({name: clip path}, {name: label path}, names of several clips, ignored files)`` of a directory."""
     if not os.path.exists(directory):
@@ -284,7 +249,7 @@ def _clip_files(directory: str, where: str, skips: _Skips
     return single, labels, several, ignored
 
 
-def _read_clips(directory: str, where: str, size: int | None, skips: _Skips, ignored: list[str]) -> list[_Clip]:
+def _read_clips(directory: str, where: str, size: int | None, skips: Skips, ignored: list[str]) -> list[_Clip]:
     before = len(skips.entries)
     clip_paths, label_paths, several, extra = _clip_files(directory, where, skips)
     ignored.extend(extra)
@@ -329,7 +294,7 @@ def _read_clips(directory: str, where: str, size: int | None, skips: _Skips, ign
     return out
 
 
-def _check_shapes(clips: list[_Clip], where: str, skips: _Skips, resize_hint: bool) -> list[_Clip]:
+def _check_shapes(clips: list[_Clip], where: str, skips: Skips, resize_hint: bool) -> list[_Clip]:
     """Keep clips of one kind (images or features) and one step shape: the first clip's with
     ``bad_rows="error"`` (an error names both clips), the most common with ``"skip"``."""
     if not clips:
@@ -380,49 +345,15 @@ def _by_name(item) -> str:
     return item.name
 
 
-def _read_parts(spec: DataSpec, read: Callable[[str], list], hint: str) -> dict[str, list]:
-    """What each part names, read: ``{"": items}`` for a single target, else ``{part: items}``."""
-    if spec.target is not None:
-        if any(name in spec.parts for name in PART_NAMES):
-            raise DataError(f"data spec {spec.text!r}: give one {hint} or named parts "
-                            f"(train={hint.upper()},test={hint.upper()}), not both")
-        return {"": read(spec.target)}
-    if "train" not in spec.parts:
-        raise DataError(f"data spec {spec.text!r} names no train part (train={hint.upper()})")
-    return {name: read(spec.parts[name]) for name in PART_NAMES if name in spec.parts}
-
-
-def _assemble(spec: DataSpec, read: dict[str, list], key: Callable) -> dict[str, list]:
-    """Train, validation and test as the other readers make them: a single target split
-    80/10/10; named parts with validation (10% of train) and test carved when absent."""
-    if "" in read:
-        train, validation, test = split_by_key(read[""], key=key, where=spec.text)
-        return {"train": train, "validation": validation, "test": test}
-    parts = dict(read)
-    train = parts["train"]
-    if "test" in parts:
-        if "validation" not in parts:
-            train, validation, _ = split_by_key(train, key=key, fractions=(0.9, 0.1, 0.0), where=spec.text)
-            parts["validation"] = validation
-    else:
-        train, validation, test = split_by_key(train, key=key, where=spec.text)
-        parts["test"] = test
-        if "validation" in parts:
-            train = train + validation
-        else:
-            parts["validation"] = validation
-    parts["train"] = train
-    return parts
-
-
 def load_frames_dir(spec: DataSpec) -> Splits[Example]:
     """``frames:DIR[,size=PX][,bad_rows=skip]`` or ``frames:train=DIR[,validation=DIR][,test=DIR]
     [,size=PX][,bad_rows=skip]``: clips and their per-frame labels; see the module docstring."""
     check_parts(spec, (*PART_NAMES, "size", "bad_rows"))
-    skips = _Skips(_bad_rows(spec), spec.text)
+    skips = Skips(bad_rows_option(spec), spec.text)
     size = _size(spec)
     ignored: list[str] = []
-    read = _read_parts(spec, lambda directory: _read_clips(directory, spec.text, size, skips, ignored), "dir")
+    read = read_parts(spec, lambda directory, _: _read_clips(directory, spec.text, size, skips, ignored), "dir",
+                      "DIR")
     # One shape across every part, checked before splitting.
     kept = {id(c) for c in _check_shapes([c for clips in read.values() for c in clips], spec.text, skips,
                                          size is None)}
@@ -431,7 +362,7 @@ def load_frames_dir(spec: DataSpec) -> Splits[Example]:
         if not clips:
             raise DataError(f"{spec.text}: no usable clips in {spec.parts.get(part, spec.target)}: bad_rows='skip' "
                             "left out every one (their frames differ from the other clips')")
-    parts = _assemble(spec, read, _by_name)
+    parts = assemble(spec, read, _by_name)
     if not parts["train"]:
         raise DataError(f"{spec.text}: no usable training clips" + (" (bad_rows=skip left out every clip)"
                                                                    if skips.entries else ""))
@@ -445,7 +376,7 @@ def load_frames_dir(spec: DataSpec) -> Splits[Example]:
     info["frame_shape" if first.images else "feature_size"] = (list(first.step_shape) if first.images
                                                                 else first.step_shape[0])
     if ignored:
-        info["ignored_files"] = ignored[:_KEPT_LINES]
+        info["ignored_files"] = ignored[:KEPT_LINES]
     info.update(skips.report(spec, "clip(s)"))
     return Splits(*([(c.frames, c.labels) for c in parts[name]] for name in PART_NAMES), source=spec.text,
                   info=info)
@@ -613,19 +544,19 @@ def load_steps_csv(spec: DataSpec) -> Splits[Example]:
     """``steps:PATH[,bad_rows=skip]`` or ``steps:train=A[,validation=B][,test=C][,bad_rows=skip]``:
     one row per step, ``clip,step,label,FEATURES...``; see the module docstring."""
     check_parts(spec, (*PART_NAMES, "bad_rows"))
-    bad_rows = _bad_rows(spec)
+    bad_rows = bad_rows_option(spec)
     skipped: dict[str, dict] = {}
     names: dict[str, list[str]] = {}
 
-    def read(path: str) -> list[_Clip]:
+    def read(path: str, _part: str) -> list[_Clip]:
         clips, features, left_out = read_steps_csv(path, where=spec.text, bad_rows=bad_rows)
         names[path] = features
         if left_out["lines"]:
-            skipped[path] = {"count": len(left_out["lines"]), "lines": left_out["lines"][:_KEPT_LINES],
+            skipped[path] = {"count": len(left_out["lines"]), "lines": left_out["lines"][:KEPT_LINES],
                              "clips": left_out["clips"]}
         return clips
 
-    read_parts = _read_parts(spec, read, "file")
+    found = read_parts(spec, read)
     (first_path, first_names), *others = names.items()
     for path, features in others:
         if sorted(features) != sorted(first_names):
@@ -633,11 +564,11 @@ def load_steps_csv(spec: DataSpec) -> Splits[Example]:
                             f"{', '.join(first_names)}; every part needs the same feature columns")
         if features != first_names:  # the same columns in another order: follow the first part's
             order = [features.index(name) for name in first_names]
-            for clips in read_parts.values():
+            for clips in found.values():
                 for clip in clips:
                     if clip.path == path:
                         clip.frames = clip.frames[:, order]
-    parts = _assemble(spec, read_parts, _by_name)
+    parts = assemble(spec, found, _by_name)
     labels = sorted({label for clips in parts.values() for c in clips for label in c.labels})
     info: dict = {"labels": labels, "feature_names": first_names, "feature_size": len(first_names),
                   "description": f"steps of {len(first_names)} features from {spec.text}, {len(labels)} labels",

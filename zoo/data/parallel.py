@@ -35,18 +35,15 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import warnings
 import zlib
-from collections.abc import Callable
 
 from ..errors import DataError
-from . import DataSpec, Splits, check_parts, split_by_key
-from .files import BAD_ROWS, line_list
+from . import DataSpec, Splits, check_parts
+from .files import line_list
+from .parts import PART_NAMES, bad_rows_option, named_parts, report_lines
 
 Pair = tuple[str, str]
-PART_NAMES = ("train", "validation", "test")
 _OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_KEPT_LINES = 100  # line numbers kept in Splits.info
 
 
 # ---------------------------------------------------------------------------
@@ -89,13 +86,6 @@ def _decode(line: bytes) -> tuple[str, str | None]:
 def _preview(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
-
-
-def _check_bad_rows(spec: DataSpec, options: dict[str, str]) -> str:
-    bad_rows = options.get("bad_rows", "error")
-    if bad_rows not in BAD_ROWS:
-        raise DataError(f"{spec.text}: bad_rows must be {' or '.join(map(repr, BAD_ROWS))}, not {bad_rows!r}")
-    return bad_rows
 
 
 def read_tsv_pairs(path: str, *, where: str, delimiter: str = "\t", bad_rows: str = "error"
@@ -190,63 +180,25 @@ def read_parallel_pair(source_path: str, target_path: str, *, where: str, bad_ro
 # Specs
 # ---------------------------------------------------------------------------
 
-def _assemble(spec: DataSpec, parts: dict[str, str], read_part: Callable[[str], list[Pair]],
-              train_hint: str) -> tuple[list[Pair], list[Pair], list[Pair]]:
-    """Train, validation and test from named parts, as the sentiment files do: validation carved
-    from train (10%) when absent; test absent: 80/10/10 from train. ``read_part(name)`` reads a part."""
-    if "train" not in parts:
-        raise DataError(f"data spec {spec.text!r} names no train part ({train_hint})")
-    train = read_part("train")
-    if "test" in parts:
-        test = read_part("test")
-        if "validation" in parts:
-            validation = read_part("validation")
-        else:
-            train, validation, _ = split_by_key(train, key=_by_source, fractions=(0.9, 0.1, 0.0), where=spec.text)
-    else:
-        train, validation, test = split_by_key(train, key=_by_source, where=spec.text)
-        if "validation" in parts:
-            train, validation = train + validation, read_part("validation")
-    return train, validation, test
-
-
 def _by_source(pair: Pair) -> str:
     return pair[0]
-
-
-def _not_both(spec: DataSpec, parts: dict[str, str], hint: str) -> None:
-    if any(name in parts for name in PART_NAMES):
-        raise DataError(f"data spec {spec.text!r}: give {hint}, not both")
-
-
-def _report(spec: DataSpec, skipped: dict[str, list[int]]) -> dict:
-    if not skipped:
-        return {}
-    warnings.warn(f"{spec.text}: skipped {sum(len(v) for v in skipped.values())} malformed line(s) "
-                  f"(bad_rows=skip): " + "; ".join(f"{p} {line_list(v)}" for p, v in skipped.items()),
-                  stacklevel=3)
-    return {"skipped_rows": {p: {"count": len(v), "lines": v[:_KEPT_LINES]} for p, v in skipped.items()}}
 
 
 def load_tsv_pairs(spec: DataSpec, delimiter: str = "\t") -> Splits[Pair]:
     """``tsv:PATH[,bad_rows=skip]`` or ``tsv:train=A[,validation=B][,test=C][,bad_rows=skip]``:
     ``source<TAB>target`` lines, no header (the Tatoeba / Anki format)."""
     check_parts(spec, (*PART_NAMES, "bad_rows"))
-    bad_rows = _check_bad_rows(spec, spec.parts)
+    bad_rows = bad_rows_option(spec)
     skipped: dict[str, list[int]] = {}
 
-    def read(path: str) -> list[Pair]:
+    def read(path: str, _part: str) -> list[Pair]:
         pairs, lines = read_tsv_pairs(path, where=spec.text, delimiter=delimiter, bad_rows=bad_rows)
         if lines:
             skipped.setdefault(path, []).extend(lines)
         return pairs
 
-    if spec.target is not None:
-        _not_both(spec, spec.parts, "one file or named parts (train=FILE,test=FILE)")
-        train, validation, test = split_by_key(read(spec.target), key=_by_source, where=spec.text)
-    else:
-        train, validation, test = _assemble(spec, spec.parts, lambda name: read(spec.parts[name]), "train=FILE")
-    return Splits(train, validation, test, source=spec.text, info=_report(spec, skipped))
+    train, validation, test = named_parts(spec, read, _by_source)
+    return Splits(train, validation, test, source=spec.text, info=report_lines(spec, skipped))
 
 
 def _split_two(spec: DataSpec, value: str, sep: str, what: str) -> tuple[str, str]:
@@ -282,20 +234,17 @@ def load_parallel(spec: DataSpec) -> Splits[Pair]:
             pieces.pop()
         single = ",".join(pieces)
     check_parts(DataSpec(spec.kind, single, parts, spec.text), (*PART_NAMES, "bad_rows"))
-    bad_rows = _check_bad_rows(spec, parts)
+    bad_rows = bad_rows_option(spec, parts)
     skipped: dict[str, list[int]] = {}
 
-    def read(value: str, sep: str, what: str) -> list[Pair]:
+    def read(value: str, part: str) -> list[Pair]:
+        sep, what = ("+", f"part {part!r}") if part else (",", "the value")
         source_path, target_path = _split_two(spec, value, sep, what)
         pairs, lines = read_parallel_pair(source_path, target_path, where=spec.text, bad_rows=bad_rows)
         for path, numbers in lines.items():
             skipped.setdefault(path, []).extend(numbers)
         return pairs
 
-    if single is not None:
-        _not_both(spec, parts, "one pair of files or named parts (train=SRC+TGT,test=SRC+TGT)")
-        train, validation, test = split_by_key(read(single, ",", "the value"), key=_by_source, where=spec.text)
-    else:
-        train, validation, test = _assemble(spec, parts, lambda name: read(parts[name], "+", f"part {name!r}"),
-                                            "train=SRC+TGT")
-    return Splits(train, validation, test, source=spec.text, info=_report(spec, skipped))
+    train, validation, test = named_parts(spec, read, _by_source, "pair of files", "SRC+TGT", target=single,
+                                          parts=parts)
+    return Splits(train, validation, test, source=spec.text, info=report_lines(spec, skipped))

@@ -19,8 +19,9 @@ import os
 import re
 
 from ..errors import DataError
-from . import DataSpec, Splits, check_parts, split_by_key
+from . import DataSpec, Splits, check_parts
 from .files import read_text
+from .parts import named_parts
 
 DOCUMENT_KINDS = ("line", "paragraph", "file")
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -60,26 +61,8 @@ def load_text(spec: DataSpec) -> Splits[str]:
         raise DataError(f"data spec {spec.text!r}: document must be one of {', '.join(DOCUMENT_KINDS)}, "
                         f"got {document!r}")
 
-    def read(path: str) -> list[str]:
+    def read(path: str, _part: str) -> list[str]:
         return read_documents(path, document, spec.text)
 
-    if spec.target is not None:
-        if any(p in spec.parts for p in ("train", "validation", "test")):
-            raise DataError(f"data spec {spec.text!r}: give either one PATH or train=/validation=/test= parts")
-        train, validation, test = split_by_key(read(spec.target), key=lambda d: d, where=spec.text)
-    elif "train" not in spec.parts:
-        raise DataError(f"data spec {spec.text!r} names no text: write text:PATH or text:train=PATH,...")
-    else:
-        train = read(spec.parts["train"])
-        if "test" not in spec.parts:
-            train, validation, test = split_by_key(train, key=lambda d: d, where=spec.text)
-            if "validation" in spec.parts:
-                train, validation = train + validation, read(spec.parts["validation"])
-        else:
-            test = read(spec.parts["test"])
-            if "validation" in spec.parts:
-                validation = read(spec.parts["validation"])
-            else:
-                train, validation, _ = split_by_key(train, key=lambda d: d, fractions=(0.9, 0.1, 0.0),
-                                                    where=spec.text)
+    train, validation, test = named_parts(spec, read, key=lambda d: d, one="path", value="PATH")
     return Splits(train, validation, test, source=spec.text)

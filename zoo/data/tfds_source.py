@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import DataError, require
-from . import DataSpec, check_parts
+from . import DataSpec, Splits, check_parts
 
 SPLIT_PARTS = ("train", "validation", "test")
 
@@ -113,3 +113,11 @@ def _decode(value: Any, spec: DataSpec) -> str:
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
     except UnicodeDecodeError:
         raise DataError(f"{spec.text}: a text is not valid UTF-8") from None
+
+
+def load_labelled_text(spec: DataSpec):
+    """``tfds:NAME`` as sentiment reads it: :class:`zoo.data.Splits` of ``(text, label_name)``, with the set's
+    label names in ``info["label_names"]`` (their order is the set's)."""
+    parts, label_names = load_text_classification(spec)
+    return Splits(parts["train"], parts["validation"], parts["test"], source=spec.text,
+                  info={"label_names": label_names})

@@ -20,9 +20,7 @@ from keras import layers
 
 from ..base import Endpoint, FitData, Serving, Task, entry
 from ..batching import batch_lengths, length_batched
-from ..data import Splits, check_parts, parse_spec, split_by_key
-from ..data.builtin import load_builtin
-from ..data.files import read_table_report
+from ..data import Splits
 from ..embeddings import check_dimension, coverage, embedding_matrix, read_vectors
 from ..errors import DataError, HyperparameterError
 from ..folders import read_settings, write_settings
@@ -88,61 +86,6 @@ class TextClassificationPreprocessor:
                    config.get("word_vectors"))
 
 
-QUOTING = ("csv", "none")
-
-
-def _from_table(spec, delimiter: str) -> Splits[Example]:
-    """``csv:``/``tsv:`` files with a header row. ``text=COLUMN`` and ``label=COLUMN`` name the columns
-    (default ``text`` and ``label``); ``quoting=csv`` reads ``"``-quoted fields (the default for csv:),
-    ``quoting=none`` reads every ``"`` as plain text (the default for tsv:, as GLUE's files need)."""
-    check_parts(spec, ("train", "validation", "test", "bad_rows", "text", "label", "quoting"))
-    bad_rows = spec.parts.get("bad_rows", "error")
-    text_column, label_column = spec.parts.get("text", "text").strip(), spec.parts.get("label", "label").strip()
-    if not text_column or not label_column:
-        raise DataError(f"data spec {spec.text!r}: text= and label= must name a column, not only spaces")
-    if text_column == label_column:
-        raise DataError(f"data spec {spec.text!r}: text and label both name column {text_column!r}; "
-                        "choose two columns with text=COLUMN,label=COLUMN")
-    quoting = spec.parts.get("quoting", "csv" if delimiter == "," else "none")
-    if quoting not in QUOTING:
-        raise DataError(f"data spec {spec.text!r}: quoting must be {' or '.join(map(repr, QUOTING))}, not {quoting!r}")
-    skipped: dict[str, list[int]] = {}
-
-    def read(path: str) -> list[Example]:
-        table = read_table_report(path, delimiter=delimiter, required=(text_column, label_column), where=spec.text,
-                                  bad_rows=bad_rows, quoting=quoting == "csv",
-                                  column_options={text_column: "text", label_column: "label"})
-        if table.skipped:
-            skipped[path] = table.skipped
-        return [(row[text_column], row[label_column].strip()) for row in table.rows]
-
-    if spec.target is not None:
-        train, validation, test = split_by_key(read(spec.target), key=lambda ex: ex[0], where=spec.text)
-    else:
-        if "train" not in spec.parts:
-            raise DataError(f"data spec {spec.text!r} names no train part (train=FILE)")
-        train = read(spec.parts["train"])
-        if "test" in spec.parts:
-            test = read(spec.parts["test"])
-            if "validation" in spec.parts:
-                validation = read(spec.parts["validation"])
-            else:
-                train, validation, _ = split_by_key(train, key=lambda ex: ex[0], fractions=(0.9, 0.1, 0.0),
-                                                    where=spec.text)
-        else:
-            train, validation, test = split_by_key(train, key=lambda ex: ex[0], where=spec.text)
-            if "validation" in spec.parts:
-                train, validation = train + validation, read(spec.parts["validation"])
-    info = {"skipped_rows": {p: {"count": len(lines), "lines": lines[:100]} for p, lines in skipped.items()}}
-    if skipped:
-        import warnings
-
-        warnings.warn(f"{spec.text}: skipped {sum(len(v) for v in skipped.values())} malformed row(s) "
-                      f"(bad_rows=skip): " + "; ".join(f"{p} lines {', '.join(map(str, v[:10]))}"
-                                                       for p, v in skipped.items()), stacklevel=2)
-    return Splits(train, validation, test, source=spec.text, info=info if skipped else {})
-
-
 class SentimentTask(Task):
     name = "sentiment"
     kind = "many-to-one"
@@ -156,6 +99,8 @@ class SentimentTask(Task):
     default_problem: ClassVar[dict[str, Any]] = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128,
                                                  "pretrained_embedding": None}
     data_kinds = ("builtin", "tfds", "csv", "tsv")
+    loaders: ClassVar[dict[str, str]] = {"builtin": "builtin:load_builtin", "csv": "labelled_text:load_csv",
+                                         "tsv": "labelled_text:load_tsv", "tfds": "tfds_source:load_labelled_text"}
     default_epochs = 15
     default_batch_size = 64
     patience = 4
@@ -176,23 +121,12 @@ class SentimentTask(Task):
         hp.Int("max_tokens", 100, 500_000, default=20_000)  # vocabulary size, reserved ids included
         hp.Int("max_length", 4, 4096, default=256)  # longer texts are truncated
 
-    def load_data(self, spec: str) -> Splits[Example]:
-        parsed = parse_spec(spec, self.data_kinds)
-        if parsed.kind == "builtin":
-            splits = load_builtin(parsed)
-        elif parsed.kind in ("csv", "tsv"):
-            splits = _from_table(parsed, "," if parsed.kind == "csv" else "\t")
-        else:
-            from ..data.tfds_source import load_text_classification
-
-            parts, label_names = load_text_classification(parsed)
-            splits = Splits(parts["train"], parts["validation"], parts["test"], source=spec,
-                            info={"label_names": label_names})
+    def check_data(self, splits: Splits[Example], spec: str) -> None:
+        super().check_data(splits, spec)
         classes = {label for _, label in splits.train}
         if len(classes) < 2:
             raise DataError(f"{spec}: the training data has a single class ({', '.join(map(repr, classes))}); "
                             "a classifier needs at least two")
-        return splits
 
     def fit_preprocessor(self, splits: Splits[Example], options: dict[str, Any]) -> TextClassificationPreprocessor:
         texts = [text for text, _ in splits.train]
