@@ -188,13 +188,13 @@ def test_interrupted_overwrites_leave_the_old_search_and_a_later_one_succeeds(tm
     assert os.path.exists(out + ".overwrite/trials.csv")  # the failed search, for its reasons
 
     # 2. Interrupted (Ctrl-C) after its trials, right before the swap: the old search stays.
-    search = zoo.tuning._search
+    search = zoo.tuning.search._search
 
     def interrupted(*args, **kwargs):
         search(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(zoo.tuning, "_search", interrupted)
+    monkeypatch.setattr(zoo.tuning.search, "_search", interrupted)
     with pytest.raises(KeyboardInterrupt):
         zoo.tune(fragile_entry, SMALL, out, max_trials=1, epochs=2, verbose=0, space={"units": [16]},
                  overwrite=True)
@@ -352,7 +352,7 @@ def test_tune_json_prints_one_document(tmp_path, capsys):
     document = json.loads(capsys.readouterr().out)  # the whole of stdout: no table around it
     assert document["search"] == str(out.resolve()) and document["objective"] == "val_accuracy"
     assert document["direction"] == "max" and len(document["trials"]) == 2
-    assert {t["hyperparameters"]["embedding_dim"] for t in document["trials"]} == {16, 32}
+    assert {t["hyperparameters"]["embedding_dim"] for t in document["trials"]} <= {16, 32}  # random draws
     assert document["best"]["score"] == max(t["score"] for t in document["trials"])
     assert os.path.exists(document["tuned"]) and document["preset"] == document["tuned"]
 
@@ -485,7 +485,7 @@ def test_worker_without_chief_waits_then_fails(tmp_path, capsys, monkeypatch):
         started = time.monotonic()
         code, _, err = _cli(capsys, "tune", "sentiment/gru", "--data", SMALL, "--out", str(tmp_path / "s"),
                             "--worker", "--oracle", f"127.0.0.1:{_free_port()}", "--tuner-id", "w1")
-        assert code == 2 and "no chief answers at 127.0.0.1" in err and "ZOO_CHIEF_TIMEOUT" in err
+        assert code == 1 and "no chief answers at 127.0.0.1" in err and "ZOO_CHIEF_TIMEOUT" in err
         assert time.monotonic() - started >= 1
         assert not os.path.exists(tmp_path / "s")  # nothing written
     finally:
