@@ -91,6 +91,30 @@ class Serving:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+class Preprocessor:
+    """What a task learns from its training data (vocabularies, label names, lengths, scaling) and how it turns
+    raw examples into model inputs. A task's ``fit_preprocessor`` makes one; a run saves it under
+    ``preprocessing/`` and :meth:`load` reads it back.
+
+    ``problem()`` gives the facts the entry's builder needs (``vocab_size``, ``num_classes``, ...): the run
+    records them, and loading checks that the saved preprocessing still gives them. ``output_prior`` (the
+    training targets' log-frequencies, or None) starts a decoder's output layer (:meth:`Task.initialize_model`).
+    """
+
+    output_prior = None
+
+    def problem(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def save(self, directory: str) -> None:
+        """Write everything :meth:`load` needs into ``directory`` (made if missing; zoo.folders.write_settings)."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: str) -> Preprocessor:
+        raise NotImplementedError
+
+
 class Task:
     """What the shared machinery needs to know about one task of the taxonomy."""
 
@@ -107,6 +131,7 @@ class Task:
     # data kind -> "module:function" in zoo.data that reads a parsed DataSpec into Splits (imported
     # only when used: TFDS and PyAV load slowly); the default load_data dispatches through it
     loaders: ClassVar[dict[str, str]] = {}
+    preprocessor_class: ClassVar[type[Preprocessor]]  # what fit_preprocessor makes and runs save
     examples_name: ClassVar[str] = "examples"  # what "no training ..." calls them
     default_epochs: ClassVar[int] = 10
     default_batch_size: ClassVar[int] = 64
@@ -174,8 +199,9 @@ class Task:
         ``save(directory)``, and is loaded back by :meth:`load_preprocessor`."""
         raise NotImplementedError
 
-    def load_preprocessor(self, directory: str):
-        raise NotImplementedError
+    def load_preprocessor(self, directory: str) -> Preprocessor:
+        """The preprocessor a run saved in ``directory``: :attr:`preprocessor_class`'s ``load``."""
+        return self.preprocessor_class.load(directory)
 
     def initialize_model(self, model, preprocessor) -> None:
         """Set weights that come from preprocessing (pretrained word vectors) on a freshly built

@@ -37,7 +37,7 @@ import numpy as np
 from keras import layers, ops
 
 from .. import generation
-from ..base import Endpoint, FitData, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
 from ..batching import SharedRows, length_batched
 from ..data import Splits
 from ..data.images import load_images, tf_decode_resize
@@ -65,7 +65,7 @@ ENCODERS = ("cnn", *BACKBONES)
 # Preprocessing
 # ---------------------------------------------------------------------------
 
-class CaptionPreprocessor:
+class CaptionPreprocessor(Preprocessor):
     """The caption tokenizer, the caption length and the image size: everything between raw
     examples and the model. Captions are cut to ``caption_length`` tokens including the end token."""
 
@@ -420,6 +420,7 @@ class CaptioningTask(Task):
     default_problem: ClassVar[dict[str, Any]] = {"vocab_size": 10000, "caption_length": 24, "image_size": 48,
                                                  "encoder": "cnn", "encoder_weights": None}
     data_kinds = ("builtin", "coco", "tfds")
+    preprocessor_class = CaptionPreprocessor
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_captioning:load_builtin_captioning",
                                          "coco": "coco:load_coco", "tfds": "tfds_captioning:load_tfds_captioning"}
     examples_name = "images"
@@ -465,8 +466,6 @@ class CaptioningTask(Task):
         preprocessor.output_prior = token_log_prior(outputs, weights, tokenizer.vocab_size)
         return preprocessor
 
-    def load_preprocessor(self, directory: str) -> CaptionPreprocessor:
-        return CaptionPreprocessor.load(directory)
 
     def initialize_model(self, model, preprocessor) -> None:
         """A frozen backbone's features are computed once and cached: ``fit_data`` needs the model."""

@@ -40,7 +40,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..base import Endpoint, FitData, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RecurrentDecoder, compile_next_token
@@ -201,7 +201,7 @@ def load_tokenizer(directory: str):
 # Preprocessing
 # ---------------------------------------------------------------------------
 
-class LanguageModelPreprocessor:
+class LanguageModelPreprocessor(Preprocessor):
     """The tokenizer and the window length: everything between raw documents and the model."""
 
     def __init__(self, tokenizer, window: int, options: dict[str, Any] | None = None):
@@ -438,6 +438,7 @@ class LanguageModelTask(Task):
     objectives: ClassVar[dict[str, str]] = {"val_perplexity": "min", "val_loss": "min", "val_token_accuracy": "max"}
     default_problem: ClassVar[dict[str, int]] = {"vocab_size": 10000}
     data_kinds = ("builtin", "text", "tfds")
+    preprocessor_class = LanguageModelPreprocessor
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_text:load_builtin_text", "text": "text_files:load_text",
                                          "tfds": "tfds_text:load_tfds_text"}
     examples_name = "documents"
@@ -469,8 +470,6 @@ class LanguageModelTask(Task):
         preprocessor.output_prior = token_log_prior(targets, weights, tokenizer.vocab_size)
         return preprocessor
 
-    def load_preprocessor(self, directory: str) -> LanguageModelPreprocessor:
-        return LanguageModelPreprocessor.load(directory)
 
     def callbacks(self, model, preprocessor, validation: Sequence[str], batch_size: int) -> list:
         """The per-epoch learning-rate decay (``lr_decay``), when it is below 1."""

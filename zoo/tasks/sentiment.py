@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from ..base import Endpoint, FitData, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
 from ..batching import batch_lengths, length_batched
 from ..data import Splits
 from ..embeddings import check_dimension, coverage, embedding_matrix, read_vectors
@@ -41,7 +41,7 @@ def _sort_labels(labels: set[str]) -> list[str]:
         return sorted(labels)
 
 
-class TextClassificationPreprocessor:
+class TextClassificationPreprocessor(Preprocessor):
     """Tokenizer, fixed sequence length and label names: everything between raw text
     and the model, saved with every run and compiled into every export."""
 
@@ -99,6 +99,7 @@ class SentimentTask(Task):
     default_problem: ClassVar[dict[str, Any]] = {"vocab_size": 20000, "num_classes": 2, "sequence_length": 128,
                                                  "pretrained_embedding": None}
     data_kinds = ("builtin", "tfds", "csv", "tsv")
+    preprocessor_class = TextClassificationPreprocessor
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin:load_builtin", "csv": "labelled_text:load_csv",
                                          "tsv": "labelled_text:load_tsv", "tfds": "tfds_source:load_labelled_text"}
     default_epochs = 15
@@ -160,8 +161,6 @@ class SentimentTask(Task):
         check_dimension(matrix.shape[1], layer.output_dim, preprocessor.word_vectors["path"], model.name)
         layer.embeddings.assign(matrix)
 
-    def load_preprocessor(self, directory: str) -> TextClassificationPreprocessor:
-        return TextClassificationPreprocessor.load(directory)
 
     def callbacks(self, model, preprocessor, validation, batch_size: int) -> list:
         return lr_schedule(model)

@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers, ops
 
 from .. import generation
-from ..base import Endpoint, FitData, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RNN, RecurrentDecoder, compile_next_token
@@ -45,7 +45,7 @@ VALIDATION_DECODE_LIMIT = 512  # validation examples decoded at each epoch end f
 # Preprocessing
 # ---------------------------------------------------------------------------
 
-class TranslationPreprocessor:
+class TranslationPreprocessor(Preprocessor):
     """Source and target tokenizers and lengths: everything between raw text and the model.
 
     The source is truncated to ``source_length`` tokens; a target to ``target_length``
@@ -243,6 +243,7 @@ class TranslationTask(Task):
     default_problem: ClassVar[dict[str, int]] = {"source_vocab_size": 8000, "target_vocab_size": 8000,
                                                  "source_length": 32, "target_length": 32}
     data_kinds = ("builtin", "tsv", "parallel", "tfds")
+    preprocessor_class = TranslationPreprocessor
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_translation:load_builtin_translation",
                                          "tsv": "parallel:load_tsv_pairs", "parallel": "parallel:load_parallel",
                                          "tfds": "tfds_translation:load_tfds_translation"}
@@ -285,8 +286,6 @@ class TranslationTask(Task):
         preprocessor.output_prior = token_log_prior(outputs, weights, target.vocab_size)
         return preprocessor
 
-    def load_preprocessor(self, directory: str) -> TranslationPreprocessor:
-        return TranslationPreprocessor.load(directory)
 
     def _arrays(self, preprocessor, examples: Sequence[Example]):
         sources = preprocessor.encode_sources([s for s, _ in examples])

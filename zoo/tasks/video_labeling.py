@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..base import Endpoint, FitData, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..data.frames import read_npy, read_video
@@ -42,7 +42,7 @@ KINDS = ("lstm", "bigru", "conv_lstm", "frame")
 # Preprocessing
 # ---------------------------------------------------------------------------
 
-class ClipPreprocessor:
+class ClipPreprocessor(Preprocessor):
     """Label names, the shape of one step, the window length and, for feature vectors, the
     training split's per-feature mean and standard deviation: all that lies between raw clips and
     the model. Frames stay uint8 and features raw up to the model, which rescales or standardises
@@ -459,6 +459,7 @@ class VideoLabelingTask(Task):
                                             "val_loss": "min"}
     default_problem: ClassVar[dict[str, Any]] = {"num_classes": 6, "step_shape": [32, 32, 3], "window": 64}
     data_kinds = ("builtin", "frames", "steps", "tfds")
+    preprocessor_class = ClipPreprocessor
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_video:load_builtin_video",
                                          "frames": "frames:load_frames_dir", "steps": "frames:load_steps_csv",
                                          "tfds": "tfds_video:load_tfds_video"}
@@ -495,8 +496,6 @@ class VideoLabelingTask(Task):
         longest = max(len(c) for c in clips)
         return ClipPreprocessor(labels, step_shape, min(longest, options.get("window", 512)), options, mean, std)
 
-    def load_preprocessor(self, directory: str) -> ClipPreprocessor:
-        return ClipPreprocessor.load(directory)
 
     def _arrays(self, preprocessor, examples: Sequence[Example], where: str):
         for clip, labels in examples:
