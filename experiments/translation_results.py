@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import sweep
 
 BINS = ((1, 5), (6, 9), (10, 13), (14, 99))
 
@@ -39,60 +41,40 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="JSON file for the results")
     args = parser.parse_args()
 
-    import keras
-
     import zoo
-    from zoo.folders import write_json
     from zoo.hparams import parse_assignments
     from zoo.tasks.translation import normalize, translate_texts, translation_scores
 
     entries = args.entries or zoo.list_models(task="translation")
-    overrides = parse_assignments(args.set)
-    results = []
-    load = {"start": os.getloadavg()}
-    for name in entries:
-        trials = []
-        for seed in range(args.seeds):
-            run = zoo.train(name, args.data, seed=seed, epochs=args.epochs, patience=args.patience,
-                            batch_size=args.batch_size, overrides=overrides, verbose=0)
-            test_examples = run.task.load_data(args.data).test
-            sources = [s for s, _ in test_examples]
-            hypotheses = translate_texts(run.model, run.preprocessor, sources, 256)
-            lengths = run.preprocessor.source.lengths(sources)
-            by_length = {}
-            for low, high in BINS:
-                rows = [i for i, n in enumerate(lengths) if low <= n <= high]
-                if rows:
-                    exact = statistics.mean(hypotheses[i] == " ".join(test_examples[i][1].split()) for i in rows)
-                    by_length[f"{low}-{high}"] = {"examples": len(rows), "exact_match": exact}
-            test = run.metrics["test"]
-            trials.append({"seed": seed, **{k: test[k] for k in ("bleu", "chrf", "exact_match")},
-                           "best_epoch": run.metrics.get("best_epoch"), "problem": run.preprocessor.problem(),
-                           "history": {k: v for k, v in run.history.items() if isinstance(v, list)},
-                           "by_source_length": by_length, "epochs": run.metrics["epochs_trained"],
-                           "seconds": run.metrics["train_seconds"],
-                           "seconds_per_epoch": run.metrics["train_seconds"] / max(1, run.metrics["epochs_trained"]),
-                           "parameters": run.model.count_params(),
-                           "samples": [{"source": s, "reference": t, "translation": h} for (s, t), h
-                                       in zip(test_examples[:10], hypotheses[:10], strict=True)]})
-            print(f"{name} seed {seed}: BLEU {test['bleu']:.2f}, exact {test['exact_match']:.4f}, "
-                  f"{trials[-1]['seconds']:.0f}s; by length {by_length}", file=sys.stderr)
-        results.append({"entry": name, "trials": trials, "test_examples": len(test_examples),
-                        **{f"median_{k}": statistics.median(t[k] for t in trials)
-                           for k in ("bleu", "chrf", "exact_match", "seconds")}})
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-               "keras": keras.__version__, "backend": keras.backend.backend()}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    load["end"] = os.getloadavg()
     splits = zoo.get(entries[0]).task.load_data(args.data)
-    sizes = {split: len(getattr(splits, split)) for split in ("train", "validation", "test")}
+    test_examples = splits.test
+
+    def by_source_length(run) -> dict:
+        """Exact match per bin of source length, a few sample translations, and the run's curve."""
+        sources = [s for s, _ in test_examples]
+        hypotheses = translate_texts(run.model, run.preprocessor, sources, 256)
+        lengths = run.preprocessor.source.lengths(sources)
+        by_length = {}
+        for low, high in BINS:
+            rows = [i for i, n in enumerate(lengths) if low <= n <= high]
+            if rows:
+                exact = statistics.mean(hypotheses[i] == " ".join(test_examples[i][1].split()) for i in rows)
+                by_length[f"{low}-{high}"] = {"examples": len(rows), "exact_match": exact}
+        return {"problem": run.preprocessor.problem(), "by_source_length": by_length,
+                "history": {k: v for k, v in run.history.items() if isinstance(v, list)},
+                "seconds_per_epoch": run.metrics["train_seconds"] / max(1, run.metrics["epochs_trained"]),
+                "parameters": run.model.count_params(),
+                "samples": [{"source": s, "reference": t, "translation": h} for (s, t), h
+                            in zip(test_examples[:10], hypotheses[:10], strict=True)]}
+
     # The trivial baseline: the English source as its own "translation" (the languages share tokens).
     copy = translation_scores([normalize(s) for s, _ in splits.test], [normalize(t) for _, t in splits.test])
-    write_json(args.out, {"command": "python " + " ".join([os.path.relpath(__file__), *sys.argv[1:]]),
-                          "data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
-                          "batch_size": args.batch_size,
-                          "overrides": overrides, "pairs": sizes, "copy_source_baseline": copy,
-                          "machine": machine, "load_average_1_5_15_min": load, "results": results})
+    sizes = {split: len(getattr(splits, split)) for split in ("train", "validation", "test")}
+    header = {"epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
+              "pairs": sizes, "test_examples": len(test_examples), "copy_source_baseline": copy}
+    results = sweep(entries, args.data, args.seeds, args.out, keys=("bleu", "chrf", "exact_match"),
+                    overrides=parse_assignments(args.set), extra=by_source_length, header=header,
+                    train={"epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size})
     bins = [f"{low}-{high}" for low, high in BINS]
     print(f"copy-the-source baseline: BLEU {copy['bleu']:.2f}, chrF {copy['chrf']:.2f}, "
           f"exact match {copy['exact_match']:.4f}")
