@@ -16,14 +16,17 @@ of 200 calls) and on a batch of 32 (images per second, median of 20).
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import sweep, write_result
 
 KEYS = ("bleu1", "bleu2", "bleu3", "bleu4", "exact_match")
 
@@ -119,17 +122,6 @@ def latency(run, examples) -> dict[str, float]:
             "batch32_images_per_second": 32 / statistics.median(batch_times)}
 
 
-def _write(args, results: list, extra: dict) -> None:
-    import keras
-
-    from zoo.folders import write_json
-
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "keras": keras.__version__,
-               "backend": keras.backend.backend()}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, {"data": args.data, "seeds": args.seeds, "machine": machine, "results": results, **extra})
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="builtin:shapes")
@@ -144,30 +136,22 @@ def main() -> None:
 
     entries = args.entries or zoo.list_models(task="captioning")
     test_examples = zoo.get(entries[0]).task.load_data(args.data).test
-    results, runs = [], {}
+    runs: dict = {}
+
+    def shapes(run) -> dict:
+        return {"images": run.metrics["test"]["examples"], "exact_match_by_shapes": _by_shape_count(run, test_examples)
+                if args.data.startswith("builtin:shapes") else None}
+
     with tempfile.TemporaryDirectory() as tmp:
-        for name in entries:
-            trials = []
-            for seed in range(args.seeds):
-                run = zoo.train(name, args.data, os.path.join(tmp, f"{name.replace('/', '_')}-{seed}"), seed=seed,
-                                verbose=0)
-                test = run.metrics["test"]
-                trials.append({"seed": seed, **{k: test[k] for k in KEYS}, "epochs": run.metrics["epochs_trained"],
-                               "seconds": run.metrics["train_seconds"], "images": test["examples"],
-                               "exact_match_by_shapes": _by_shape_count(run, test_examples)
-                               if args.data.startswith("builtin:shapes") else None})
-                print(f"{name} seed {seed}: " + ", ".join(f"{k} {test[k]:.3f}" for k in KEYS), file=sys.stderr)
-                runs.setdefault(name, run)
-            results.append({"entry": name, "trials": trials,
-                            **{f"median_{k}": statistics.median(t[k] for t in trials) for k in (*KEYS, "seconds")}})
-            _write(args, results, {})  # after every entry: a crash later keeps what was measured
+        results = sweep(entries, args.data, args.seeds, args.out, keys=KEYS, extra=shapes, folder=tmp, runs=runs)
         extra = {}
         if args.picture:
             picture(runs, test_examples, args.picture)
         if args.latency:
             extra["export_latency"] = {"entry": entries[0], **latency(runs[entries[0]], test_examples)}
             print(extra["export_latency"], file=sys.stderr)
-    _write(args, results, extra)
+            recorded = json.load(open(args.out, encoding="utf-8"))
+            write_result(args.out, {**recorded, **extra})
     print("| entry | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | exact match | 1 shape | 2 shapes | 3 shapes | train s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:

@@ -64,14 +64,15 @@ def stats(trials: list[dict[str, Any]], keys) -> dict[str, float]:
 
 
 def sweep(entries, data: str, seeds: int, out: str, *, keys=None, overrides: dict | None = None,
-          train: dict | None = None, extra=None, header: dict | None = None, folder: str | None = None
-          ) -> list[dict[str, Any]]:
+          train: dict | None = None, extra=None, header: dict | None = None, folder: str | None = None,
+          runs: dict | None = None) -> list[dict[str, Any]]:
     """Train every entry ``seeds`` times (seeds 0..N-1) on ``data`` and record its test metrics.
 
     ``keys`` are the test metrics kept (default: the task's own, ``Task.metrics``); ``overrides`` are
     given to each entry that declares them (hyperparameters and preprocessing options, as ``--set``);
     ``train`` holds further ``zoo.train`` keywords (epochs, patience, batch_size); ``extra(run)`` adds
-    task-specific figures to a trial. With ``folder`` each run is written there (``ENTRY-SEED``).
+    task-specific figures to a trial. With ``folder`` each run is written there (``ENTRY-SEED``); ``runs``
+    (a dict) receives each entry's first run, for pictures and timings after the sweep.
     The results file (``header``, the machine, the command, the results so far) is rewritten after every
     entry, so a long sweep that is stopped keeps what it measured. Returns the results.
     """
@@ -95,6 +96,8 @@ def sweep(entries, data: str, seeds: int, out: str, *, keys=None, overrides: dic
                      "best_epoch": run.metrics.get("best_epoch"), "seconds": run.metrics["train_seconds"],
                      "load_average": os.getloadavg(), **(extra(run) if extra else {})}
             trials.append(trial)
+            if runs is not None:
+                runs.setdefault(name, run)
             print(f"{name} seed {seed}: " + ", ".join(f"{k} {trial[k]:.4g}" for k in keep if k in trial)
                   + f", {trial['seconds']:.0f} s", file=sys.stderr, flush=True)
         results.append({"entry": name, "overrides": chosen, "trials": trials, **stats(trials, (*keep, "seconds"))})
