@@ -116,6 +116,7 @@ def test_builtin_shapes_is_seeded_and_captions_describe_the_scene():
             load_builtin_captioning(parse_spec(bad))
 
 
+@pytest.mark.slow
 def test_show_and_tell_learns_the_scenes_and_beats_the_blind_control(shapes_run, tmp_path):
     """The default data, 20 epochs (the defaults allow 30); the README's figures come from the defaults."""
     test = shapes_run.metrics["test"]
@@ -125,6 +126,7 @@ def test_show_and_tell_learns_the_scenes_and_beats_the_blind_control(shapes_run,
     assert blind.metrics["test"]["exact_match"] < 0.1
 
 
+@pytest.mark.slow
 def test_compiled_decoding_equals_the_reference_loop(shapes_run):
     model, pre = shapes_run.model, shapes_run.preprocessor
     images = pre.images([image for image, _ in shapes_run.task.load_data(TRAIN_DATA).test[:10]], "test")
@@ -159,6 +161,7 @@ def _image_files(run, directory, count=3):
     return paths
 
 
+@pytest.mark.slow
 def test_export_captions_image_bytes_in_a_process_without_zoo(shapes_run, tmp_path):
     export = zoo.export(shapes_run.path, str(tmp_path / "export"), beam_width=3)
     paths = _image_files(shapes_run, str(tmp_path))
@@ -189,6 +192,7 @@ def test_export_captions_image_bytes_in_a_process_without_zoo(shapes_run, tmp_pa
     assert [p["caption"] for p in zoo.predict(export, paths, temperature=1.5, top_k=5, seed=2)] == sampled
 
 
+@pytest.mark.slow
 def test_command_line_predict_evaluate_and_bad_input(shapes_run, tmp_path):
     paths = _image_files(shapes_run, str(tmp_path), count=2)
     done = subprocess.run([*ZOO, "predict", shapes_run.path, *paths, "--beam-width", "2", "--json"],
@@ -221,6 +225,7 @@ def test_command_line_predict_evaluate_and_bad_input(shapes_run, tmp_path):
     assert set(scores) >= {"bleu1", "bleu2", "bleu3", "bleu4", "exact_match", "loss", "examples"}
 
 
+@pytest.mark.slow
 def test_tuning_on_val_bleu4(tmp_path):
     result = zoo.tune("captioning/merge", "builtin:shapes,n=150", str(tmp_path / "search"), max_trials=2, epochs=1,
                       space={"units": [32, 64]}, overrides={"encoder_filters": 8}, final_fit=True, verbose=0,
@@ -244,6 +249,7 @@ def test_tuning_experiment_file_is_valid():
     assert config["objective"] in spec.task.objectives
 
 
+@pytest.mark.slow
 def test_frozen_backbone_features_are_cached_and_the_run_needs_no_weights_file(tmp_path, monkeypatch):
     import keras
 

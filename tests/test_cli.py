@@ -32,6 +32,7 @@ def test_list_and_describe(capsys):
     assert code == 0 and d["kind"] == "many-to-one" and d["hyperparameters"]["units"]["default"] == 64
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict_export(capsys, tmp_path):
     run_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "export")
     code, out, _ = run_cli(capsys, "train", "sentiment/gru", "--data", SMALL, "--out", run_dir, "--epochs", "2",
@@ -104,6 +105,7 @@ def test_bad_input_exits_2_with_a_message(capsys, tmp_path, argv, message):
     assert "Traceback" not in err and not os.path.exists(tmp_path / "r")
 
 
+@pytest.mark.slow
 def test_console_script_exit_status_and_no_traceback(tmp_path):
     write_csv(tmp_path / "one.csv", [(f"only one class {i}", "pos") for i in range(40)])
     done = subprocess.run([*ZOO, "train", "sentiment/lstm", "--data", f"csv:{tmp_path}/one.csv", "--out",

@@ -274,6 +274,7 @@ print(json.dumps({"backend": keras.backend.backend(), "greedy": greedy.tolist(),
 """
 
 
+@pytest.mark.slow
 def test_jax_backend_matches_reference():
     pytest.importorskip("jax")
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}

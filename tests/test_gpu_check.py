@@ -119,7 +119,7 @@ def test_prepare_writes_the_manifest_and_skips_what_the_device_has(gpu_check, mo
     assert "4 wheels" in printed and str(folder) in printed
 
     requirements, version, platforms = calls["resolve"][0]
-    assert requirements == [*gpu_check.core_requirements(), "pip"] and "keras>=3.5" in requirements
+    assert requirements == [*gpu_check.core_requirements(), "pip"] and "keras>=3.5,<4" in requirements
     assert version == "3.11" and platforms == ["manylinux2014_x86_64"]
     assert calls["download"] == [["keras==1.0", "grpcio==1.0", "pip==1.0"]]  # not numpy, scipy, ml_dtypes, Pillow
 

@@ -94,6 +94,7 @@ def test_windows_predict_every_token_once_and_padding_never_counts():
     assert float(metric.result()) == pytest.approx(first, rel=1e-5) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_evaluate_is_exact_over_batches(grammar_run):
     pre, model = grammar_run.preprocessor, grammar_run.model
     test = grammar_run.task.load_data(GRAMMAR).test
@@ -109,6 +110,7 @@ def test_evaluate_is_exact_over_batches(grammar_run):
     assert TASK.evaluate(model, pre, test, 7, "test")["perplexity"] == pytest.approx(report["perplexity"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_beats_the_unigram_baseline_on_the_builtin_grammar(grammar_run):
     splits = grammar_run.task.load_data(GRAMMAR)
     unigram = _unigram_perplexity(splits.train, splits.test, grammar_run.preprocessor)
@@ -123,6 +125,7 @@ def test_beats_the_unigram_baseline_on_the_builtin_grammar(grammar_run):
 # Generation
 # ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_generation_greedy_and_seeded(grammar_run):
     prompts = ["the dog", "the cats that the king", ""]
     greedy = grammar_run.predict(prompts, max_length=12)
@@ -141,6 +144,7 @@ def test_generation_greedy_and_seeded(grammar_run):
         grammar_run.predict(["x"], temperature=-1.0)
 
 
+@pytest.mark.slow
 def test_beam_search_generation_equals_the_reference_beam(grammar_run):
     from zoo.decoding import reference_beam
 
@@ -160,6 +164,7 @@ def test_beam_search_generation_equals_the_reference_beam(grammar_run):
     assert all(p["text"].startswith(p["prompt"]) for p in beam)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("flags", "pattern"), [
     (["--temperature", "-1"], r"temperature \(--temperature\) must be a number from 0 to 100"),
     (["--top-k", "-2"], r"top_k \(--top-k\) must be an integer >= 0"),
@@ -174,6 +179,7 @@ def test_generate_cli_rejects_bad_values(grammar_run, flags, pattern, capsys):
     assert len(err) == 1 and err[0].startswith("zoo: error: ") and __import__("re").search(pattern, err[0])
 
 
+@pytest.mark.slow
 def test_generate_cli(grammar_run, tmp_path, capsys):
     code = main(["generate", grammar_run.path, "--prompt", "the dog", "--prompt", "the cats",
                  "--temperature", "0.8", "--top-k", "5", "--seed", "3", "--max-length", "10", "--json"])
@@ -191,6 +197,7 @@ def test_generate_cli(grammar_run, tmp_path, capsys):
     assert "is a sentiment one" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_export_generates_in_a_process_without_zoo(grammar_run, tmp_path):
     export = zoo.export(grammar_run, str(tmp_path / "export"))
     prompts = ["the dog", "", "the cats that the king", "zzz unknown"]
@@ -222,6 +229,7 @@ def test_export_generates_in_a_process_without_zoo(grammar_run, tmp_path):
     assert main(["generate", export, "--prompt", "the dog", "--max-length", "0"]) == 2
 
 
+@pytest.mark.slow
 def test_character_level_trains_and_exports(tmp_path):
     run = zoo.train("language_model/gru", "builtin:grammar,n=100", str(tmp_path / "run"), epochs=1,
                     overrides={"tokenizer": "character", "window": 48, "units": 32, "embedding_dim": 16,
@@ -242,6 +250,7 @@ def test_character_level_trains_and_exports(tmp_path):
     assert reloaded.predict(prompts, max_length=20, temperature=1.0, seed=2) == local
 
 
+@pytest.mark.slow
 def test_tuning_minimises_val_perplexity(tmp_path):
     result = zoo.tune("language_model/gru", "builtin:grammar,n=100", str(tmp_path / "search"), max_trials=2,
                       epochs=1, space={"units": [32, 64]}, overrides={"depth": 1, "embedding_dim": 16}, verbose=0,
@@ -398,6 +407,7 @@ def _sentiment_start(lm_path: str, name: str = "sentiment/lstm", **overrides):
     return model, pre
 
 
+@pytest.mark.slow
 def test_pretrained_copies_the_embedding_and_recurrent_weights(grammar_run):
     model, pre = _sentiment_start(grammar_run.path, units=64, embedding_dim=32, depth=2)
     lm, lm_tok = grammar_run.model, grammar_run.preprocessor.tokenizer
@@ -419,6 +429,7 @@ def test_pretrained_copies_the_embedding_and_recurrent_weights(grammar_run):
     assert run.preprocessor.tokenizer.vocabulary == vocabulary
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "overrides", "pattern"), [
     ("sentiment/lstm", {"units": 64, "embedding_dim": 64},
      r"the language model's embedding is \(\d+, 32\), sentiment_lstm's embedding is \(\d+, 64\); "

@@ -32,6 +32,7 @@ def _numbers(predictions):
     return np.array(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_entry_trains_saves_reloads_and_exports(name, tmp_path):
     task = zoo.get(name).task

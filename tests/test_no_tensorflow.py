@@ -83,6 +83,7 @@ def _last_json(done: subprocess.CompletedProcess) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("CI") == "true" and importlib.util.find_spec("tensorflow") is not None,
                     reason="CI runs this file again in .venv-jax, a real install without TensorFlow (.ci/run): "
                            "the emulated run here would only repeat it")
@@ -133,6 +134,7 @@ def _write_images(folder) -> list[str]:
     return [*files, "transparent.gif"]
 
 
+@pytest.mark.slow
 def test_pillow_and_keras_resize_agree_with_tensorflow(tmp_path):
     tf = pytest.importorskip("tensorflow")
     from zoo.data.images import tf_array_resize

@@ -6,6 +6,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,6 +22,7 @@ def run_notebook(name: str) -> dict:
     return namespace
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_runs(monkeypatch):
     # n=3000: the defaults (regularised for real text) learn the task there (measured: gru 1.000, the
     # order-blind control 0.594, 23 s); on n=600 neither learns (0.574 and 0.593).
@@ -44,6 +46,7 @@ def test_quickstart_notebook_runs(monkeypatch):
     assert namespace["tuned"].count_params() == zoo.hypermodel("sentiment/gru").build(hp).count_params()
 
 
+@pytest.mark.slow
 def test_tasks_tour_notebook_runs(monkeypatch):
     monkeypatch.setenv("ZOO_TOUR_SMALL", "1")
     ns = run_notebook("tasks_tour.ipynb")

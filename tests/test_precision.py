@@ -34,6 +34,7 @@ def test_mixed_precision_trains_to_the_float32_mark(runs, precision):
     assert np.isfinite(run.metrics["test"]["loss"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision, compute", [("float32", "float32"), ("mixed_float16", "float16"),
                                                 ("mixed_bfloat16", "bfloat16")])
 def test_layers_compute_in_16_bits_with_float32_weights_and_outputs(runs, precision, compute):
@@ -90,6 +91,7 @@ def test_a_backup_resumes_only_with_its_precision(tmp_path):
         "precision: 'float32' then, 'mixed_float16' now"
 
 
+@pytest.mark.slow
 def test_a_search_trains_every_trial_in_its_precision_and_resumes_only_with_it(tmp_path):
     out = str(tmp_path / "search")
     result = zoo.tune("sentiment/lstm", "builtin:negation,n=300", out, max_trials=1, epochs=1, verbose=0,

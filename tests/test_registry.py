@@ -109,6 +109,7 @@ def test_string_values_from_the_command_line_are_converted():
     assert float(model.optimizer.learning_rate) == pytest.approx(0.001)
 
 
+@pytest.mark.slow
 def test_entry_point_plugins_register_models(tmp_path):
     """A package can add entries through the 'zoo.models' entry-point group."""
     (tmp_path / "zoo_plugin_demo.py").write_text(textwrap.dedent('''

@@ -87,6 +87,7 @@ def test_overwrite_refuses_a_keras_project_that_looks_like_a_run(capsys, tmp_pat
                    folder=tmp_path)
 
 
+@pytest.mark.slow
 def test_failed_overwrite_of_a_search_keeps_it(capsys, search, tmp_path):
     argv = ["tune", "sentiment/bag_of_embeddings", "--data", f"csv:{tmp_path / 'missing.csv'}", "--out", search,
             "--overwrite", "--max-trials", "1", "--epochs", "1"]
@@ -104,6 +105,7 @@ def test_overwrite_refuses_a_run_holding_the_users_files(capsys, small_run):
         os.remove(notes)
 
 
+@pytest.mark.slow
 def test_interrupted_overwrite_leaves_the_old_run_exactly_as_it_was(tmp_path):
     import keras
 
@@ -168,6 +170,7 @@ def test_bad_presets_and_configs(capsys, tmp_path):
                    "is a folder", folder=tmp_path)
 
 
+@pytest.mark.slow
 def test_corrupt_search_config_when_resuming(capsys, search):
     config = search / "tune_config.json"
     saved = config.read_bytes()
@@ -235,6 +238,7 @@ def test_corrupt_backup_is_named(capsys, tmp_path):
 # 4. Concurrency and resume
 # ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_search_in_use_is_refused(capsys, search):
     argv = ["tune", "sentiment/bag_of_embeddings", "--data", SMALL, "--out", search, "--max-trials", "1",
             "--epochs", "1"]
@@ -243,6 +247,7 @@ def test_a_search_in_use_is_refused(capsys, search):
     assert run_cli(capsys, *argv)[0] == 0  # the lock went with its holder
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_never_blocks(capsys, search):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
@@ -305,6 +310,7 @@ sys.exit(0 if zoo.train("sentiment/gru", sys.argv[4], out, epochs=4, batch_size=
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("stage", "sig"), [("epoch", "SIGKILL"), ("mid-epoch", "SIGKILL"),
                                             ("before-write", "SIGKILL"), ("epoch", "SIGINT")])
 def test_killed_run_resumes_without_repeating_epochs(tmp_path, stage, sig):
@@ -333,6 +339,7 @@ def test_killed_run_resumes_without_repeating_epochs(tmp_path, stage, sig):
         assert time.perf_counter() - started < 60  # nothing retrained
 
 
+@pytest.mark.slow
 def test_killed_export_leaves_nothing_half_written(tmp_path, small_run):
     import shutil
 

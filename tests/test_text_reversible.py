@@ -215,6 +215,7 @@ def test_save_and_load_round_trip(tmp_path, kind, word, subword):
     assert (tmp_path / "tok" / "sentencepiece.model").exists() == (kind == "subword")
 
 
+@pytest.mark.slow
 def test_export_round_trip_in_a_process_without_zoo(tmp_path, word, subword):
     import keras
 

@@ -13,6 +13,7 @@ from conftest import SMALL
 import zoo
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sentiment/simple_rnn", "sentiment/lstm", "sentiment/gru", "sentiment/bilstm"])
 def test_recurrent_entries_learn_word_order(name):
     """Trained with defaults only (regularised for real text), every recurrent entry reads the
@@ -21,12 +22,14 @@ def test_recurrent_entries_learn_word_order(name):
     assert run.metrics["test"]["accuracy"] == 1.0, run.metrics
 
 
+@pytest.mark.slow
 def test_bag_of_embeddings_control_cannot():
     """The order-blind control stays near chance on the mirrored pairs."""
     run = zoo.train("sentiment/bag_of_embeddings", "builtin:negation", verbose=0)
     assert 0.5 <= run.metrics["test"]["accuracy"] <= 0.75, run.metrics
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_other_seed_other_run():
     a = zoo.train("sentiment/gru", SMALL, epochs=2, seed=3, verbose=0)
     b = zoo.train("sentiment/gru", SMALL, epochs=2, seed=3, verbose=0)
@@ -75,6 +78,7 @@ class _Crash(keras.callbacks.Callback):
             raise RuntimeError("simulated crash")
 
 
+@pytest.mark.slow
 def test_interrupted_training_leaves_no_run_and_resumes(tmp_path):
     out = str(tmp_path / "run")
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -93,6 +97,7 @@ def test_interrupted_training_leaves_no_run_and_resumes(tmp_path):
     assert not os.path.exists(out + ".partial") and zoo.load(out).config["epochs"] == 4
 
 
+@pytest.mark.slow
 def test_unfinished_run_with_other_settings_is_not_clobbered(tmp_path):
     out = str(tmp_path / "run")
     with pytest.raises(RuntimeError):
@@ -145,6 +150,7 @@ def test_overwrite_never_replaces_a_folder_zoo_did_not_write(tmp_path):
     assert (mine / "chapter1.tex").read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_resume_keeps_early_stopping_state(tmp_path):
     """A run resumed after a crash stops at the same epoch, on the same best epoch, as one never
     interrupted: the best value, the wait count and the best weights survive the crash."""
@@ -185,6 +191,7 @@ def test_bad_rows_skip_is_explicit_and_reported(tmp_path):
     assert run.preprocessor.label_names == ["neg", "pos"]  # no bogus third class
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["language_model/lstm", "video_labeling/lstm", "translation/gru_attention"])
 def test_resumed_runs_draw_the_same_dropout_masks_in_every_task(name, tmp_path):
     """Dropout masks depend on the seed and the epoch alone (zoo.fitting), for every task: a run

@@ -28,6 +28,7 @@ def dates_run(tmp_path_factory):
     return zoo.train("translation/gru_attention", "builtin:dates,n=4000", str(out), verbose=0)
 
 
+@pytest.mark.slow
 def test_compiled_decoding_equals_the_reference_loop(dates_run):
     model, pre = dates_run.model, dates_run.preprocessor
     sources = [s for s, _ in dates_run.task.load_data("builtin:dates,n=4000").test[:12]]
@@ -49,6 +50,7 @@ def test_compiled_decoding_equals_the_reference_loop(dates_run):
     np.testing.assert_array_equal(width_one, compiled)
 
 
+@pytest.mark.slow
 def test_gru_attention_reaches_the_builtin_bar(dates_run):
     """Defaults only: exact match >= 0.95 and BLEU >= 90 on the test split of builtin:dates."""
     test = dates_run.metrics["test"]
@@ -59,6 +61,7 @@ def test_gru_attention_reaches_the_builtin_bar(dates_run):
     assert dates_run.metrics["best_epoch"] == 1 + int(np.argmax(history["val_bleu"]))
 
 
+@pytest.mark.slow
 def test_predict_evaluate_and_options(dates_run, capsys):
     from zoo.cli import main
 
@@ -104,6 +107,7 @@ def test_sentiment_refuses_translation_options(small_run):
         small_run.predict(["good"], beam_width=4)
 
 
+@pytest.mark.slow
 def test_export_translates_in_a_process_without_zoo(dates_run, tmp_path):
     export = zoo.export(dates_run, str(tmp_path / "export"), beam_width=3)
     sources = ["March 3, 2021", "3.3.21", "", "the third of march in the year two thousand and twenty one"]
@@ -137,6 +141,7 @@ def test_export_translates_in_a_process_without_zoo(dates_run, tmp_path):
     assert [p["translation"] for p in zoo.predict(export, sources, temperature=2.0, top_k=4, seed=7)] == sampled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["random", "hyperband"])
 def test_tuning_on_val_bleu(tmp_path, tuner):
     result = zoo.tune("translation/gru_attention", SMALL, str(tmp_path / "search"), tuner=tuner, max_trials=2,
@@ -151,6 +156,7 @@ def test_tuning_on_val_bleu(tmp_path, tuner):
         assert set(result.final["test"]) >= {"bleu", "chrf", "exact_match"}
 
 
+@pytest.mark.slow
 def test_zoo_tune_bayesian_on_the_builtin_set(tmp_path, capsys):
     """The command line with the Bayesian tuner: trials scored by val_bleu, table, plot and preset."""
     from zoo.cli import main

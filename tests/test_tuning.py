@@ -77,6 +77,7 @@ def test_small_search_writes_table_plot_preset_and_final_fit(tmp_path, capsys):
     assert final_config["include_validation"] is True and final_config["epochs"] == result.best["epochs"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["bayesian", "hyperband"])
 def test_other_tuners(tmp_path, tuner):
     result = zoo.tune("sentiment/bag_of_embeddings", SMALL, str(tmp_path / "s"), tuner=tuner, max_trials=3,
@@ -85,6 +86,7 @@ def test_other_tuners(tmp_path, tuner):
     assert json.load(open(result.preset_path))["tuner"] == tuner
 
 
+@pytest.mark.slow
 def test_mirrored_distribution_runs_a_trial(tmp_path):
     """tf.distribute.MirroredStrategy over the visible devices (one CPU here, every GPU elsewhere)."""
     result = zoo.tune("sentiment/bag_of_embeddings", SMALL, str(tmp_path / "s"), max_trials=1, epochs=1,
@@ -92,6 +94,7 @@ def test_mirrored_distribution_runs_a_trial(tmp_path):
     assert [t["status"] for t in result.trials] == ["COMPLETED"]
 
 
+@pytest.mark.slow
 def test_keep_best_bounds_checkpoints(tmp_path):
     out = str(tmp_path / "search")
     zoo.tune("sentiment/bag_of_embeddings", SMALL, out, max_trials=4, epochs=1, verbose=0, keep_best=2)
@@ -100,6 +103,7 @@ def test_keep_best_bounds_checkpoints(tmp_path):
     assert len(checkpoints) == 2
 
 
+@pytest.mark.slow
 def test_rerun_resumes_and_other_settings_are_refused(tmp_path):
     out = str(tmp_path / "search")
     first = zoo.tune("sentiment/bag_of_embeddings", SMALL, out, max_trials=2, epochs=1, verbose=0)
@@ -114,6 +118,7 @@ def test_rerun_resumes_and_other_settings_are_refused(tmp_path):
         zoo.tune("sentiment/bag_of_embeddings", SMALL, out, max_trials=3, epochs=2, verbose=0)
 
 
+@pytest.mark.slow
 def test_a_trial_trains_exactly_as_zoo_train_does(tmp_path, monkeypatch):
     """One trial with every hyperparameter fixed is the run ``zoo train`` makes with those values:
     same seed, same epochs, the same scores epoch by epoch and the same early stop."""
@@ -157,6 +162,7 @@ def _snapshot(folder: str, skip: tuple[str, ...] = ()) -> dict[str, bytes | None
     return found
 
 
+@pytest.mark.slow
 def test_overwrite_with_missing_data_leaves_the_search_untouched(tmp_path, capsys):
     out = str(tmp_path / "search")
     zoo.tune("sentiment/bag_of_embeddings", SMALL, out, max_trials=1, epochs=1, verbose=0)
@@ -172,6 +178,7 @@ def test_overwrite_with_missing_data_leaves_the_search_untouched(tmp_path, capsy
     assert sorted(os.listdir(tmp_path)) == ["search"]  # and nothing beside it (no search.overwrite)
 
 
+@pytest.mark.slow
 def test_interrupted_overwrites_leave_the_old_search_and_a_later_one_succeeds(tmp_path, monkeypatch,
                                                                               fragile_entry):
     out = str(tmp_path / "search")
@@ -225,6 +232,7 @@ def _json(path):
         return None
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill(tmp_path):
     out = str(tmp_path / "search")
     search = os.path.join(out, "search")
@@ -305,6 +313,7 @@ def fragile_entry():
     registry._MODELS.pop("sentiment/test_fragile")
 
 
+@pytest.mark.slow
 def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, fragile_entry):
     out = str(tmp_path / "search")
     result = zoo.tune(fragile_entry, SMALL, out, max_trials=3, epochs=3, verbose=0, max_consecutive_failures=3)
@@ -324,6 +333,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, fragile_ent
     assert "impossible combination" in rows and "loss became nan" in rows
 
 
+@pytest.mark.slow
 def test_consecutive_failures_stop_the_search(tmp_path, fragile_entry):
     with pytest.raises(zoo.ZooError, match=r"stopped after 2 consecutive failed trials; last reason: .*"):
         zoo.tune(fragile_entry, SMALL, str(tmp_path / "s"), max_trials=3, epochs=1, verbose=0,
@@ -379,6 +389,7 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: str, timeout: floa
     pytest.fail(f"the chief did not listen on port {port} within {timeout} s")
 
 
+@pytest.mark.slow
 def test_distributed_chief_and_two_workers(tmp_path):
     out, port = str(tmp_path / "search"), _free_port()
     # --overwrite on a new --out, as a script that always passes it does: the chief runs in OUT
@@ -452,6 +463,7 @@ def test_shipped_experiment_files_are_valid():
         assert config["data"].split(":")[0] in spec.task.data_kinds
 
 
+@pytest.mark.slow
 def test_config_file_with_overriding_flags(tmp_path, capsys):
     path = tmp_path / "exp.toml"
     path.write_text('entry = "sentiment/bag_of_embeddings"\ndata = "builtin:negation,n=400"\n'

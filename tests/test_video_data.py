@@ -49,6 +49,7 @@ def _expected_labels(positions: np.ndarray, k: int, s: int) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_builtin_is_fast_deterministic_and_seeded(default_set):
     splits, seconds = default_set
     assert seconds < 30, f"builtin:moving_shapes took {seconds:.1f} s"  # 2,400 clips: 20 s at a load of 6
@@ -65,6 +66,7 @@ def test_builtin_is_fast_deterministic_and_seeded(default_set):
         assert np.array_equal(a.frames, b.frames) and a.labels == b.labels
 
 
+@pytest.mark.slow
 def test_builtin_shapes_dtypes_lengths_and_splits(default_set):
     splits, _ = default_set
     clips = splits.get("all")
@@ -124,6 +126,7 @@ def test_builtin_labels_follow_the_frames_themselves():
     assert checked > 1000 and moving > 500
 
 
+@pytest.mark.slow
 def test_builtin_class_balance(default_set):
     splits, _ = default_set
     counts = collections.Counter(label for _, labels in splits.get("all") for label in labels)
@@ -133,6 +136,7 @@ def test_builtin_class_balance(default_set):
     assert max(shares.values()) < 0.3 and min(shares.values()) > 0.1, shares  # no class near 50%
 
 
+@pytest.mark.slow
 def test_builtin_segments_per_clip(default_set):
     splits, _ = default_set
     per_clip = []

@@ -52,6 +52,7 @@ def test_padding_never_changes_a_real_frame(name, extra):
     np.testing.assert_allclose(batched, alone, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_streaming_step_equals_the_whole_clip(lstm_run):
     model = lstm_run.model
     clip = TASK.samples()[0]
@@ -64,6 +65,7 @@ def test_streaming_step_equals_the_whole_clip(lstm_run):
     np.testing.assert_allclose(np.stack(stepped), whole, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_bigru_learns_motion_and_the_control_cannot(bigru_run):
     """Defaults only, on a quarter of the default set (n=600). On the default set (2,400 clips) bigru
     passes the issue's bar of 0.95 (README); on 1,200 clips it stayed at 0.938, the per-frame control 0.437."""
@@ -75,6 +77,7 @@ def test_bigru_learns_motion_and_the_control_cannot(bigru_run):
     assert len(bigru_run.history["val_edit"]) == len(bigru_run.history["loss"])
 
 
+@pytest.mark.slow
 def test_conv_lstm_learns_motion():
     """Issue 20: defaults only, on n=600 (seed 0 reached 0.919 test frame accuracy there; the old
     raw-pixel ConvLSTM2D with a global average reached 0.473 on the default set, the control 0.435).
@@ -83,6 +86,7 @@ def test_conv_lstm_learns_motion():
     assert run.metrics["test"]["frame_accuracy"] >= 0.80, run.metrics["test"]
 
 
+@pytest.mark.slow
 def test_export_serves_clips_and_streams_without_zoo(lstm_run, tmp_path):
     clips = TASK.samples()
     expected = lstm_run.predict(clips)
@@ -116,6 +120,7 @@ def test_export_serves_clips_and_streams_without_zoo(lstm_run, tmp_path):
     assert [p["labels"] for p in served] == [p["labels"] for p in expected]
 
 
+@pytest.mark.slow
 def test_cli_predicts_clip_files(lstm_run, tmp_path, capsys):
     from zoo.cli import main
 
@@ -140,6 +145,7 @@ def test_conv_lstm_needs_frames():
         zoo.build("video_labeling/conv_lstm", step_shape=[6])
 
 
+@pytest.mark.slow
 def test_tuning_on_frame_accuracy(tmp_path):
     result = zoo.tune("video_labeling/lstm", SMALL, str(tmp_path / "search"), max_trials=2, epochs=2,
                       space={"units": [16, 32]}, final_fit=True, verbose=0, tensorboard=False)
@@ -148,6 +154,7 @@ def test_tuning_on_frame_accuracy(tmp_path):
     assert set(result.final["test"]) >= {"frame_accuracy", "edit", "f1@50"}
 
 
+@pytest.mark.slow
 def test_evaluate_plots_label_timelines(lstm_run, tmp_path, capsys):
     from PIL import Image
 

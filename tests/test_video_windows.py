@@ -106,6 +106,7 @@ def windowed_run(steps_data, tmp_path_factory):
                      overrides={"window": 16})
 
 
+@pytest.mark.slow
 def test_features_are_standardised_with_training_statistics(windowed_run, steps_data, tmp_path):
     splits = windowed_run.task.load_data(f"steps:{steps_data[0]}")
     train = np.concatenate([c for c, _ in splits.train]).astype("float64")
@@ -127,6 +128,7 @@ def test_features_are_standardised_with_training_statistics(windowed_run, steps_
     assert windowed_run.metrics["test"]["frame_accuracy"] >= 0.9, windowed_run.metrics["test"]
 
 
+@pytest.mark.slow
 def test_long_streams_are_windowed_in_the_run_and_the_export_alike(windowed_run, tmp_path):
     import tensorflow as tf
 
