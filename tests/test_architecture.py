@@ -143,9 +143,9 @@ def test_the_ground_floor_imports_no_registry_run_or_training():
         assert not GRAPH[module] & (ABOVE_TASKS | set(TASKS)), f"{module} imports {sorted(GRAPH[module])}"
 
 
-def test_loading_a_run_and_predicting_imports_neither_training_nor_tuning(tmp_path):
-    run = zoo.train("sentiment/bag_of_embeddings", "builtin:negation,n=200", str(tmp_path / "run"), epochs=1,
-                    verbose=0)
+def test_loading_a_run_and_predicting_imports_neither_training_nor_tuning(trained):
+    entry = "sentiment/bag_of_embeddings"
+    run = trained(entry, zoo.get(entry).task.smoke_data, epochs=1, batch_size=32)  # test_models' run
     script = textwrap.dedent(f"""
         import sys, zoo
         run = zoo.load({run.path!r})

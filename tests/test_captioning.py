@@ -27,10 +27,9 @@ ZOO = [sys.executable, "-m", "zoo.cli"]
 
 
 @pytest.fixture(scope="module")
-def shapes_run(tmp_path_factory):
-    """captioning/show_and_tell trained once on a CI-sized builtin:shapes, shared by the module."""
-    out = tmp_path_factory.mktemp("captioning") / "show_and_tell"
-    return zoo.train("captioning/show_and_tell", TRAIN_DATA, str(out), epochs=20, verbose=0)
+def shapes_run(trained):
+    """captioning/show_and_tell trained once on a CI-sized builtin:shapes (the session's cache of runs)."""
+    return trained("captioning/show_and_tell", TRAIN_DATA, epochs=20)
 
 
 def _small(name, **overrides):

@@ -9,16 +9,9 @@ import sys
 
 import pytest
 from conftest import SMALL, write_csv
-
-from zoo.cli import main
+from conftest import cli as run_cli
 
 ZOO = [sys.executable, "-m", "zoo.cli"]
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_list_and_describe(capsys):

@@ -33,10 +33,9 @@ SMALL = {"units": 64, "embedding_dim": 32, "dropout": 0.0, "learning_rate": 0.01
 
 
 @pytest.fixture(scope="module")
-def grammar_run(tmp_path_factory):
-    """language_model/lstm (2 layers of 64) trained on the built-in grammar, once for the module."""
-    out = tmp_path_factory.mktemp("lm") / "lstm"
-    return zoo.train("language_model/lstm", GRAMMAR, str(out), epochs=8, overrides=SMALL, verbose=0)
+def grammar_run(trained):
+    """language_model/lstm (2 layers of 64) trained on the built-in grammar (the session's cache of runs)."""
+    return trained("language_model/lstm", GRAMMAR, epochs=8, overrides=SMALL)
 
 
 def _unigram_perplexity(train: list[str], test: list[str], preprocessor) -> float:

@@ -34,10 +34,10 @@ def _numbers(predictions):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.list_models())
-def test_entry_trains_saves_reloads_and_exports(name, tmp_path):
+def test_entry_trains_saves_reloads_and_exports(name, tmp_path, trained):
     task = zoo.get(name).task
     inputs = task.samples()
-    run = zoo.train(name, task.smoke_data, str(tmp_path / "run"), epochs=1, batch_size=32, verbose=0)
+    run = trained(name, task.smoke_data, epochs=1, batch_size=32)
     assert len(run.history["loss"]) == 1 and np.isfinite(run.history["loss"][0])
     assert set(run.metrics["test"]) >= set(task.metrics)
 

@@ -8,7 +8,6 @@ zoo in real subprocesses and kill it at each stage of a run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -18,43 +17,17 @@ import textwrap
 import time
 
 import pytest
-from conftest import SMALL
+from conftest import SMALL, assert_refused, cli, snapshot
 
 import zoo
-from zoo.cli import main
 from zoo.folders import folder_lock
 
 TRAIN = ["train", "sentiment/bag_of_embeddings", "--data", SMALL, "--epochs", "1"]
 
 
-def snapshot(folder) -> dict[str, str]:
-    """Every file under ``folder`` with a hash of its bytes."""
-    found = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return found
-
-
 def run_cli(capsys, *argv) -> tuple[int, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
+    code, out, err = cli(capsys, *argv)
     return code, out + err
-
-
-def assert_refused(capsys, argv, *names, folder=None):
-    """Exit 2, one clear line naming ``names``, no traceback, ``folder`` untouched."""
-    before = snapshot(folder) if folder else None
-    code, output = run_cli(capsys, *argv)
-    assert code == 2, output
-    assert "Traceback" not in output and "zoo: error:" in output, output
-    for name in names:
-        assert str(name) in output, (name, output)
-    if folder:
-        assert snapshot(folder) == before
-    return output
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +275,6 @@ if stage == "before-write":
     zoo.training.atomic_directory = killing(zoo.training.atomic_directory)
 if stage == "export":  # killed after the SavedModel is written, before its metadata
     zoo.serving.write_json = killing(zoo.serving.write_json)
-from zoo.cli import main
 if stage == "export":
     sys.exit(main(["export", out, "--out", out + "-export"]))
 sys.exit(0 if zoo.train("sentiment/gru", sys.argv[4], out, epochs=4, batch_size=32, verbose=0,

@@ -22,10 +22,9 @@ SMALL = zoo.get("translation/gru_attention").task.smoke_data
 
 
 @pytest.fixture(scope="module")
-def dates_run(tmp_path_factory):
-    """translation/gru_attention trained on builtin:dates to the issue's bar, once for the module."""
-    out = tmp_path_factory.mktemp("translation") / "gru_attention"
-    return zoo.train("translation/gru_attention", "builtin:dates,n=4000", str(out), verbose=0)
+def dates_run(trained):
+    """translation/gru_attention trained on builtin:dates to the issue's bar (the session's cache of runs)."""
+    return trained("translation/gru_attention", "builtin:dates,n=4000")
 
 
 @pytest.mark.slow

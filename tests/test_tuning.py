@@ -15,6 +15,7 @@ import time
 import keras
 import keras_tuner as kt
 import pytest
+from conftest import cli as _cli
 from keras import layers, ops
 
 import zoo
@@ -24,12 +25,6 @@ from zoo.cli import main
 SMALL = "builtin:negation,n=400"
 ZOO = [sys.executable, "-m", "zoo.cli"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.slow

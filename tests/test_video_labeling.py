@@ -21,16 +21,14 @@ BAR = "builtin:moving_shapes,n=600"
 
 
 @pytest.fixture(scope="module")
-def bigru_run(tmp_path_factory):
-    """video_labeling/bigru trained with its defaults, once for the module."""
-    out = tmp_path_factory.mktemp("video") / "bigru"
-    return zoo.train("video_labeling/bigru", BAR, str(out), verbose=0)
+def bigru_run(trained):
+    """video_labeling/bigru trained with its defaults (the session's cache of runs)."""
+    return trained("video_labeling/bigru", BAR)
 
 
 @pytest.fixture(scope="module")
-def lstm_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("video") / "lstm"
-    return zoo.train("video_labeling/lstm", SMALL, str(out), epochs=2, verbose=0)
+def lstm_run(trained):
+    return trained("video_labeling/lstm", SMALL, epochs=2)
 
 
 @pytest.mark.parametrize("name, extra", [("video_labeling/lstm", {}), ("video_labeling/bigru", {}),
