@@ -91,6 +91,24 @@ class Serving:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Wording:
+    """How the command line speaks of a task, in one declaration: what ``zoo predict`` calls its arguments
+    (``input_name``), what "no training ..." calls the examples (``examples``), and the predictions table:
+    ``(header, key)`` per column, each cell ``prediction[key]`` (``key:.4f`` formats a number)."""
+
+    input_name: str = "INPUT"
+    examples: str = "examples"
+    table: tuple[tuple[str, str], ...] = (("output", "output"), ("input", "input"))
+
+    def cells(self, prediction: dict[str, Any]) -> list[str]:
+        out = []
+        for _, key in self.table:
+            name, _, spec = key.partition(":")
+            out.append(format(prediction[name], spec) if spec else str(prediction[name]))
+        return out
+
+
 class Preprocessor:
     """What a task learns from its training data (vocabularies, label names, lengths, scaling) and how it turns
     raw examples into model inputs. A task's ``fit_preprocessor`` makes one; a run saves it under
@@ -132,14 +150,13 @@ class Task:
     # only when used: TFDS and PyAV load slowly); the default load_data dispatches through it
     loaders: ClassVar[dict[str, str]] = {}
     preprocessor_class: ClassVar[type[Preprocessor]]  # what fit_preprocessor makes and runs save
-    examples_name: ClassVar[str] = "examples"  # what "no training ..." calls them
+    words: ClassVar[Wording] = Wording()   # the command line's words for this task
     default_epochs: ClassVar[int] = 10
     default_batch_size: ClassVar[int] = 64
     patience: ClassVar[int] = 3
     # For the registry-wide tests: a tiny built-in data spec (one quick epoch) and raw inputs.
     smoke_data: ClassVar[str]
     sample_inputs: ClassVar[tuple]
-    input_name: ClassVar[str] = "INPUT"    # what the CLI's predict calls its arguments
     predict_options: ClassVar[dict[str, str]] = {}  # keyword options of predict (e.g. beam_width)
     export_options: ClassVar[dict[str, str]] = {}   # keyword options of export
     # Preprocessing options whose value is the path of a local file (e.g. word vectors): free
@@ -190,7 +207,7 @@ class Task:
         """Raise a DataError when ``splits`` cannot train this task (by default: no training
         examples)."""
         if not splits.train:
-            raise DataError(f"{spec}: no training {self.examples_name}")
+            raise DataError(f"{spec}: no training {self.words.examples}")
 
     def fit_preprocessor(self, splits, options: dict[str, Any]):
         """Learn preprocessing (vocabularies, label names) from the training split.
@@ -263,8 +280,8 @@ class Task:
         raise NotImplementedError
 
     def prediction_table(self, predictions: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-        """Header and rows the command line prints for predictions."""
-        return ["output", "input"], [[str(p["output"]), str(p["input"])] for p in predictions]
+        """Header and rows the command line prints for predictions (by default from :attr:`words`)."""
+        return [header for header, _ in self.words.table], [self.words.cells(p) for p in predictions]
 
     def check_options(self, options: dict[str, Any], allowed: dict[str, str], what: str) -> dict[str, Any]:
         """Drop ``None`` options; an option the task does not take is an error naming the allowed ones."""

@@ -216,7 +216,7 @@ def _read_inputs(task, args) -> list:
         except UnicodeDecodeError as exc:
             raise DataError(f"standard input is not UTF-8 text (byte {exc.start})") from None
     if not inputs:
-        raise ZooError(f"no inputs: give {task.input_name} arguments or lines on stdin")
+        raise ZooError(f"no inputs: give {task.words.input_name} arguments or lines on stdin")
     return task.read_inputs(inputs)
 
 

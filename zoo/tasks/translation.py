@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers, ops
 
 from .. import generation
-from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, Wording, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..decoder import RNN, RecurrentDecoder, compile_next_token
@@ -247,14 +247,13 @@ class TranslationTask(Task):
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_translation:load_builtin_translation",
                                          "tsv": "parallel:load_tsv_pairs", "parallel": "parallel:load_parallel",
                                          "tfds": "tfds_translation:load_tfds_translation"}
-    examples_name = "pairs"
     default_epochs = 40
     default_batch_size = 64
     patience = 5
     smoke_data = "builtin:dates,n=400"
     sample_inputs = ("March 3, 2021", "the third of march in the year two thousand and twenty one",
                      "3.3.21", "", "completely unknown words here")
-    input_name = "SOURCE"
+    words = Wording(input_name="SOURCE", examples="pairs", table=(("translation", "translation"), ("source", "source")))
     predict_options: ClassVar[dict[str, str]] = dict(generation.DECODING_OPTIONS)
     export_options: ClassVar[dict[str, str]] = {"beam_width": "width of the translate_beam endpoint (default 4)"}
 
@@ -338,9 +337,6 @@ class TranslationTask(Task):
         translations = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in outputs["translation"]]
         return [{"input": source, "output": t, "source": source, "translation": t}
                 for source, t in zip(inputs, translations, strict=True)]
-
-    def prediction_table(self, predictions):
-        return ["translation", "source"], [[p["translation"], p["source"]] for p in predictions]
 
     def serving(self, model, preprocessor, beam_width: int = 4) -> Serving:
         import tensorflow as tf

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..base import Endpoint, FitData, Preprocessor, Serving, Task, entry
+from ..base import Endpoint, FitData, Preprocessor, Serving, Task, Wording, entry
 from ..batching import length_batched
 from ..data import Splits
 from ..data.frames import read_npy, read_video
@@ -463,7 +463,6 @@ class VideoLabelingTask(Task):
     loaders: ClassVar[dict[str, str]] = {"builtin": "builtin_video:load_builtin_video",
                                          "frames": "frames:load_frames_dir", "steps": "frames:load_steps_csv",
                                          "tfds": "tfds_video:load_tfds_video"}
-    examples_name = "clips"
     # 12 (was 30): on the default 2,400 clips bigru reaches 0.967 test frame accuracy in 12 epochs (472 s),
     # 0.971 in 30 (3,075 s under heavier load): the last 18 epochs bought 0.004
     default_epochs = 12
@@ -471,7 +470,7 @@ class VideoLabelingTask(Task):
     patience = 5
     smoke_data = "builtin:moving_shapes,n=120"
     sample_inputs: ClassVar[tuple] = ()  # clips: made from the smoke data (see samples)
-    input_name = "CLIP_FILE"
+    words = Wording(input_name="CLIP_FILE", examples="clips")
 
     def declare_preprocessing(self, hp) -> None:
         hp.Int("window", 2, 4096, default=512)  # longer clips are cut into windows of this many steps
