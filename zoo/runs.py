@@ -60,10 +60,12 @@ class TrainedModel:
 
     @property
     def task(self):
+        """The run's :class:`zoo.base.Task` (from the registry, by the name ``config.json`` records)."""
         return get_task(self.config["task"])
 
     @property
     def name(self) -> str:
+        """The registry entry the run trained, e.g. ``sentiment/lstm``."""
         return self.config["entry"]
 
     def predict(self, inputs: Sequence, batch_size: int | None = None, **options) -> list[dict[str, Any]]:
@@ -100,6 +102,7 @@ class TrainedModel:
                           self.extra_models)
 
     def export(self, path: str, overwrite: bool = False, **options) -> str:
+        """Export as a SavedModel serving raw inputs (see :func:`zoo.export`); returns the export's path."""
         return export_saved_model(self, path, overwrite=overwrite, **options)
 
 
