@@ -259,17 +259,14 @@ def test_tuning_minimises_val_perplexity(tmp_path):
     assert result.best["score"] == min(t["score"] for t in result.trials) > 1
 
 
-def test_readme_results_row_matches_the_recorded_file():
+def test_recorded_grammar_results_beat_the_ngram_baselines():
+    """The recorded builtin:grammar results (rendered on the language-model page, checked by tests/test_docs.py):
+    every entry below the bigram model's perplexity, which is below the unigram model's."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
     with open(os.path.join(root, "experiments", "results", "lm_grammar.json"), encoding="utf-8") as f:
         recorded = json.load(f)
-    assert recorded["data"] == "builtin:grammar"
+    assert recorded["data"] == "builtin:grammar" and recorded["results"]
     for r in recorded["results"]:
-        row = (f"| `{r['entry']}` | {r['median_perplexity']:.2f} | {r['median_token_accuracy']:.3f} | "
-               f"{r['median_unigram_perplexity']:.2f} | {r['median_bigram_perplexity']:.2f} | "
-               f"{r['median_grammatical']:.3f} |")
-        assert row in readme, row
         assert r["median_perplexity"] < r["median_bigram_perplexity"] < r["median_unigram_perplexity"]
 
 

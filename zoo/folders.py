@@ -1,6 +1,6 @@
 """Folders zoo writes: marked as its own, checked before anything is touched, swapped in atomically.
 
-Rules every verb follows (the README's "Safety" section):
+Rules every verb follows (docs/run-directories.md, "Safety"):
 
 - Every folder zoo creates (a run, an export, a search, a ``RUN.partial`` backup)
   holds a marker file, ``.zoo.json``, written first: kind, zoo version, a random id

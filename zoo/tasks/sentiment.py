@@ -344,7 +344,7 @@ POOLING = ("last", *TimePooling.MODES)
 
 
 # The recurrent entries' defaults for real text, chosen by validation accuracy on two real sets
-# (UCI sentences, Rotten Tomatoes snippets; experiments/sentiment_results.py, README "Results").
+# (UCI sentences, Rotten Tomatoes snippets; experiments/sentiment_results.py; docs/tasks/sentiment.md).
 # Before issue 10 they were 0, 0, 0, 1 and "last": no dropout, Adam, a constant rate, the final state.
 REAL_TEXT_DEFAULTS = {"word_dropout": 0.25, "dropout": 0.4, "weight_decay": 0.05, "lr_decay": 0.7, "pooling": "max"}
 
