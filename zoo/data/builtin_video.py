@@ -44,8 +44,8 @@ and the clip length (12-40 frames, 26 on average) is cut so that a clip has two 
 
 The default of 2,400 clips (1,915 for training) is what ``video_labeling/bigru`` needs with its
 defaults: on 1,200 it overfits from about epoch 15 and stays near 0.94 frame accuracy
-(experiments/results/video_moving_shapes_1200.json). Data costs nothing here but generation time: 20 s for the 2,400 clips at a load average of
-6 on 2 cores.
+(experiments/results/video_moving_shapes_1200.json). Data costs nothing here but generation time: 20 s
+for the 2,400 clips at a load average of 6 on 2 cores.
 
 ``features=1`` returns per-step feature vectors ``[T, 6]`` float32 instead of images, as a
 tracker would (``FEATURE_NAMES``): the centroid ``x, y`` of the *visible* pixels of the
