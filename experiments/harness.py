@@ -91,8 +91,10 @@ def sweep(entries, data: str, seeds: int, out: str, *, keys=None, overrides: dic
             path = os.path.join(folder, f"{name.replace('/', '_')}-{seed}") if folder else None
             run = zoo.train(name, data, path, seed=seed, verbose=0, overrides=chosen, overwrite=bool(path),
                             **(train or {}))
-            test = run.metrics["test"]
-            trial = {"seed": seed, **{k: test[k] for k in keep if k in test}, "epochs": run.metrics["epochs_trained"],
+            test, validation = run.metrics["test"], run.metrics.get("validation", {})
+            trial = {"seed": seed, **{k: test[k] for k in keep if k in test},
+                     "validation": {k: validation[k] for k in keep if k in validation},
+                     "epochs": run.metrics["epochs_trained"],
                      "best_epoch": run.metrics.get("best_epoch"), "seconds": run.metrics["train_seconds"],
                      "load_average": os.getloadavg(), **(extra(run) if extra else {})}
             trials.append(trial)
@@ -100,7 +102,9 @@ def sweep(entries, data: str, seeds: int, out: str, *, keys=None, overrides: dic
                 runs.setdefault(name, run)
             print(f"{name} seed {seed}: " + ", ".join(f"{k} {trial[k]:.4g}" for k in keep if k in trial)
                   + f", {trial['seconds']:.0f} s", file=sys.stderr, flush=True)
-        results.append({"entry": name, "overrides": chosen, "trials": trials, **stats(trials, (*keep, "seconds"))})
+        validation = stats([t["validation"] for t in trials], keep)
+        results.append({"entry": name, "overrides": chosen, "trials": trials, **stats(trials, (*keep, "seconds")),
+                        **{f"validation_{k}": v for k, v in validation.items()}})
         write_result(out, {**(header or {}), "data": data, "seeds": seeds, "settings": overrides or {},
                            "machine": started, "load_average_at_end": os.getloadavg(), "command": command(),
                            "results": results})

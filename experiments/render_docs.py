@@ -168,6 +168,7 @@ def translation_page() -> str:
                                   "ways -> ISO dates), greedy decoding", extra_rows=copy("translation_dates.json")),
                       entry_table("translation_gnome_en_fr.json", TRANSLATION, title="GNOME English -> French "
                                   "(real software strings)", extra_rows=copy("translation_gnome_en_fr.json")),
+                      curve_markdown("translation_gnome_en_fr.json"),
                       entry_table("translation_quran_en_fr_30_defaults.json", TRANSLATION, title="Quran English -> "
                                   "French, sentences of up to 30 words",
                                   extra_rows=copy("translation_quran_en_fr_30_defaults.json"))])
@@ -216,6 +217,8 @@ def language_model_page() -> str:
         parts.append(entry_table(name, [("test_perplexity", "test perplexity", 1)], title=f"{title}, word level",
                                  extra_rows=[["Kneser-Ney trigram (interpolated, discount "
                                               f"{kn['discount']})", fmt(kn["test"]["perplexity"], 1), "", ""]]))
+        if name in CURVES:
+            parts.append(curve_markdown(name))
     return "\n".join(parts)
 
 
@@ -240,6 +243,44 @@ def benchmarks_page() -> str:
               f"p99 {data['export_latency_one_sentence']['p99_ms']:.2f} ms.\n",
               source("bench_translation_decoding.json", data)]
     return "\n".join(parts)
+
+
+CURVES = {  # results file -> (per-epoch keys to draw, the page's caption)
+    "translation_gnome_en_fr.json": (("loss", "val_loss", "val_bleu"), "Training curves, GNOME en-fr"),
+    "lm_quran_en.json": (("loss", "val_loss", "val_perplexity"), "Training curves, Quran (English)"),
+}
+
+
+def curve_name(results: str) -> str:
+    return f"curves-{results.removesuffix('.json')}.png"
+
+
+def curve_markdown(results: str) -> str:
+    return f"![{CURVES[results][1]}](../generated/img/{curve_name(results)})\n"
+
+
+def draw_curves(results: str, path: str) -> None:
+    """Each entry's per-epoch history (its first seed) from a results file, one panel per key."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys, title = CURVES[results]
+    figure, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3))
+    for result in load(results)["results"]:
+        history = result["trials"][0]["history"]
+        for ax, key in zip(axes, keys, strict=True):
+            if key in history:
+                ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=result["entry"])
+    for ax, key in zip(axes, keys, strict=True):
+        ax.set_title(key)
+        ax.set_xlabel("epoch")
+    axes[0].legend(fontsize=7)
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
 
 
 def registry_table() -> str:
@@ -363,11 +404,19 @@ def main(argv=None) -> int:
                 os.makedirs(os.path.dirname(full), exist_ok=True)
                 with open(full, "w", encoding="utf-8") as f:
                     f.write(text)
-    if not args.check:
+    images = {name: None for name in sorted(os.listdir(RESULTS)) if name.endswith(".png")}
+    images.update({curve_name(name): name for name in CURVES})
+    if args.check:  # pictures are compared by presence only: their bytes depend on the matplotlib version
+        differ += [f"docs/generated/img/{name}" for name in images
+                   if not os.path.exists(os.path.join(GENERATED, "img", name))]
+    else:
         os.makedirs(os.path.join(GENERATED, "img"), exist_ok=True)
-        for name in sorted(os.listdir(RESULTS)):
-            if name.endswith(".png"):
-                shutil.copyfile(os.path.join(RESULTS, name), os.path.join(GENERATED, "img", name))
+        for name, results in images.items():
+            target = os.path.join(GENERATED, "img", name)
+            if results is None:
+                shutil.copyfile(os.path.join(RESULTS, name), target)
+            else:
+                draw_curves(results, target)
     if args.check and differ:
         print("out of date (run python experiments/render_docs.py): " + ", ".join(differ), file=sys.stderr)
         return 1
