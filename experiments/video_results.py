@@ -30,15 +30,22 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--plot", metavar="PNG", help="draw the first entry's predicted against true labels of "
+                                                     "the test split's first clips (zoo evaluate --plot)")
     args = parser.parse_args()
 
     import zoo
     from zoo.hparams import parse_assignments
 
+    runs: dict = {}
     results = sweep(args.entries or zoo.list_models(task="video_labeling"), args.data, args.seeds, args.out,
-                    keys=KEYS, overrides=parse_assignments(args.set),
+                    keys=KEYS, overrides=parse_assignments(args.set), runs=runs,
                     extra=lambda run: {"clips": run.metrics["test"]["examples"],
                                        "frames": run.metrics["test"]["frames"]})
+    if args.plot:
+        if os.path.exists(args.plot):
+            os.remove(args.plot)  # an experiment's own picture, redrawn with its results
+        next(iter(runs.values())).evaluate(args.data, "test", plot=args.plot)
     print("| entry | frame accuracy | macro F1 | edit | F1@10 | F1@25 | F1@50 | train s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
