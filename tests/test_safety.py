@@ -243,7 +243,7 @@ def test_a_lock_left_by_a_killed_process_never_blocks(capsys, search):
 KILLER = """
 import os, signal, sys
 import keras
-import zoo, zoo.training, zoo.serving
+import zoo, zoo.rundir, zoo.serving
 
 stage, sig = sys.argv[1], getattr(signal, sys.argv[2])
 # A process started in the background (`pytest &`, nohup) inherits SIGINT ignored, and Python then
@@ -272,7 +272,7 @@ def killing(original):
     return wrapper
 
 if stage == "before-write":
-    zoo.training.atomic_directory = killing(zoo.training.atomic_directory)
+    zoo.rundir.atomic_directory = killing(zoo.rundir.atomic_directory)  # the run directory's one writer
 if stage == "export":  # killed after the SavedModel is written, before its metadata
     zoo.serving.write_json = killing(zoo.serving.write_json)
 if stage == "export":
