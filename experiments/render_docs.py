@@ -198,7 +198,9 @@ def video_page() -> str:
                       entry_table("video_mocap6.json", VIDEO, title="mocap6 (real motion-capture streams, 6 "
                                   "actions), per-step baselines below chosen on validation",
                                   extra_rows=per_step_rows("per_step_baselines_mocap6.json")),
-                      source("per_step_baselines_mocap6.json", load("per_step_baselines_mocap6.json"))])
+                      source("per_step_baselines_mocap6.json", load("per_step_baselines_mocap6.json")),
+                      "![Predicted against true labels of mocap6 test recordings, video_labeling/bigru]"
+                      "(../generated/img/video_mocap6_timelines.png)\n"])
 
 
 def captioning_page() -> str:
