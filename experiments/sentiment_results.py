@@ -52,12 +52,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import sweep, write_result
 
 # The sentiment entries' defaults before issue 10, as overrides of today's hyperparameters.
 BEFORE = {"embedding_dropout": 0.0, "dropout": 0.0, "weight_decay": 0.0, "lr_decay": 1.0, "pooling": "last"}
@@ -166,10 +168,7 @@ def main() -> None:
                              "defaults and settings (an entry already there is replaced)")
     args = parser.parse_args()
 
-    import keras
-
     import zoo
-    from zoo.folders import write_json
     from zoo.hparams import parse_assignments
 
     settings = {**(BEFORE if args.defaults == "before" else {}),
@@ -190,57 +189,44 @@ def main() -> None:
         if b:
             print(f"{b['entry']}: accuracy {b['accuracy']:.4f} (validation {b['validation_accuracy']:.4f})",
                   file=sys.stderr)
-    results = []
-    for name in entries:
-        space = declared(name)
-        overrides = {k: v for k, v in settings.items() if k in space}
-        trials = []
-        for seed in range(args.seeds):
-            run = zoo.train(name, args.data, seed=seed, verbose=0, epochs=args.epochs, patience=args.patience,
-                            overrides=overrides)
-            test = run.metrics["test"]
-            trials.append({"seed": seed, "accuracy": test["accuracy"], "macro_f1": test["macro_f1"],
-                           "epochs": len(run.history["loss"]), "best_epoch": run.metrics.get("best_epoch"),
-                           "validation_accuracy": run.metrics["validation"]["accuracy"],
-                           "seconds": run.metrics["train_seconds"]})
-            if args.average_tfidf:
-                trials[-1]["averaged_with_tfidf"] = {
-                    "validation_accuracy": averaged_accuracy(run, fitted["splits"].validation, fitted),
-                    "accuracy": averaged_accuracy(run, fitted["splits"].test, fitted)}
-            print(f"{name} seed {seed}: accuracy {test['accuracy']:.4f} (validation "
-                  f"{trials[-1]['validation_accuracy']:.4f}, {trials[-1]['epochs']} epochs) in "
-                  f"{trials[-1]['seconds']:.1f}s" + (
-                      f"; averaged with TF-IDF {trials[-1]['averaged_with_tfidf']['accuracy']:.4f}"
-                      if args.average_tfidf else ""), file=sys.stderr)
-        accs = [t["accuracy"] for t in trials]
-        results.append({"entry": name, "overrides": overrides, "trials": trials,
-                        "median_accuracy": statistics.median(accs),
-                        "min_accuracy": min(accs), "max_accuracy": max(accs),
-                        "median_macro_f1": statistics.median(t["macro_f1"] for t in trials),
-                        "median_seconds": statistics.median(t["seconds"] for t in trials),
-                        **({"median_accuracy_averaged_with_tfidf": statistics.median(
-                            t["averaged_with_tfidf"]["accuracy"] for t in trials)} if args.average_tfidf else {}),
-                        "test_examples": run.metrics["test"]["examples"]})
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-               "keras": keras.__version__, "backend": keras.backend.backend()}
-    record = {"data": args.data, "seeds": args.seeds, "epochs": args.epochs, "patience": args.patience,
-              "defaults": args.defaults, "settings": settings, "machine": machine, "results": results,
+    def averaged(run) -> dict:
+        found = {"test_examples": run.metrics["test"]["examples"]}
+        if args.average_tfidf:
+            found["averaged_with_tfidf"] = {
+                "validation_accuracy": averaged_accuracy(run, fitted["splits"].validation, fitted),
+                "accuracy": averaged_accuracy(run, fitted["splits"].test, fitted)}
+        return found
+
+    header = {"epochs": args.epochs, "patience": args.patience, "defaults": args.defaults,
               "tfidf_logistic_regression": baseline, "bigram_naive_bayes": naive_bayes}
     if args.average_tfidf:
-        record["averaged_with_tfidf"] = ("per trial: the accuracy of the mean of the entry's and the TF-IDF "
+        header["averaged_with_tfidf"] = ("per trial: the accuracy of the mean of the entry's and the TF-IDF "
                                          "model's class probabilities")
-    if args.append and os.path.exists(args.out):
-        with open(args.out, encoding="utf-8") as f:
-            earlier = json.load(f)
-        keys = ("data", "seeds", "epochs", "patience", "defaults", "settings")
-        differ = [k for k in keys if earlier.get(k) != record[k]]
-        if differ:
-            parser.error(f"--append: {args.out} was recorded with other {', '.join(differ)}")
-        record["results"] = [r for r in earlier["results"] if r["entry"] not in entries] + results
-        record["tfidf_logistic_regression"] = baseline or earlier.get("tfidf_logistic_regression")
-        record["bigram_naive_bayes"] = naive_bayes or earlier.get("bigram_naive_bayes")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, record)
+    # With --append the sweep writes beside OUT, and OUT gets the merged record at the end.
+    target = args.out + ".appending.json" if args.append else args.out
+    results = sweep(entries, args.data, args.seeds, target, keys=("accuracy", "macro_f1"), overrides=settings,
+                    train={"epochs": args.epochs, "patience": args.patience}, extra=averaged, header=header)
+    for r in results:
+        if args.average_tfidf:
+            r["median_accuracy_averaged_with_tfidf"] = statistics.median(
+                t["averaged_with_tfidf"]["accuracy"] for t in r["trials"])
+    with open(target, encoding="utf-8") as f:
+        record = json.load(f)
+    record["results"] = results
+    if args.append:
+        if os.path.exists(args.out):
+            with open(args.out, encoding="utf-8") as f:
+                earlier = json.load(f)
+            keys = ("data", "seeds", "epochs", "patience", "defaults", "settings")
+            differ = [k for k in keys if earlier.get(k) != record.get(k)]
+            if differ:
+                parser.error(f"--append: {args.out} was recorded with other {', '.join(differ)} "
+                             f"(this run's record is in {target})")
+            record["results"] = [r for r in earlier["results"] if r["entry"] not in entries] + results
+            record["tfidf_logistic_regression"] = baseline or earlier.get("tfidf_logistic_regression")
+            record["bigram_naive_bayes"] = naive_bayes or earlier.get("bigram_naive_bayes")
+        os.remove(target)
+    write_result(args.out, record)
     print(f"| entry | test accuracy (median, min-max of {args.seeds} seeds) | macro F1 | train s |")
     print("|---|---|---|---|")
     for r in results:
