@@ -285,6 +285,44 @@ def draw_curves(results: str, path: str) -> None:
     plt.close(figure)
 
 
+TUNING = "tune_sentiment_gru_negation.json"
+
+
+def draw_tuning(results: str, path: str) -> None:
+    """Each trial's score in the order the search ran them, and the best so far."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = load(results)
+    scores = [t["score"] for t in data["trials"]]
+    best = [max(scores[: i + 1]) if data["direction"] == "max" else min(scores[: i + 1]) for i in range(len(scores))]
+    figure, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(range(1, len(scores) + 1), scores, "o", label="trial")
+    ax.plot(range(1, len(scores) + 1), best, "-", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(data["objective"])
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def tuning_page() -> str:
+    data = load(TUNING)
+    names = sorted({k for t in data["trials"] for k in t["hyperparameters"]})
+    lines = [f"**A random search of `sentiment/gru` on builtin:negation ({len(data['trials'])} trials, objective "
+             f"`{data['objective']}`)**\n", "| trial | status | score | epochs | " + " | ".join(names) + " |",
+             "|---:|---|---:|---:|" + "---|" * len(names)]
+    for t in data["trials"]:
+        values = [t["hyperparameters"].get(n) for n in names]
+        lines.append(f"| {t['trial_id']} | {t['status']} | {fmt(t['score'], 3)} | {t.get('epochs', '')} | "
+                     + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in values) + " |")
+    return ("\n".join(lines) + "\n\n" + source(TUNING, data)
+            + f"\n![Each trial's score and the best so far](generated/img/{TUNING.removesuffix('.json')}.png)\n")
+
+
 def registry_table() -> str:
     import zoo
 
@@ -370,6 +408,7 @@ def outputs() -> dict[str, str]:
     out.update({f"docs/generated/entries-{task}.md": NOTE + entries_page(task) for task in TASKS})
     out["docs/generated/registry.md"] = NOTE + registry_table().replace("{page}", "")  # included in docs/registry.md
     out["docs/generated/benchmarks.md"] = NOTE + benchmarks_page()
+    out["docs/generated/tuning.md"] = NOTE + tuning_page()
     return out
 
 
@@ -408,6 +447,7 @@ def main(argv=None) -> int:
                     f.write(text)
     images = {name: None for name in sorted(os.listdir(RESULTS)) if name.endswith(".png")}
     images.update({curve_name(name): name for name in CURVES})
+    images[TUNING.removesuffix(".json") + ".png"] = TUNING
     if args.check:  # pictures are compared by presence only: their bytes depend on the matplotlib version
         differ += [f"docs/generated/img/{name}" for name in images
                    if not os.path.exists(os.path.join(GENERATED, "img", name))]
@@ -417,6 +457,8 @@ def main(argv=None) -> int:
             target = os.path.join(GENERATED, "img", name)
             if results is None:
                 shutil.copyfile(os.path.join(RESULTS, name), target)
+            elif results == TUNING:
+                draw_tuning(results, target)
             else:
                 draw_curves(results, target)
     if args.check and differ:
