@@ -275,6 +275,7 @@ if stage == "before-write":
     zoo.rundir.atomic_directory = killing(zoo.rundir.atomic_directory)  # the run directory's one writer
 if stage == "export":  # killed after the SavedModel is written, before its metadata
     zoo.serving.write_json = killing(zoo.serving.write_json)
+from zoo.cli import main
 if stage == "export":
     sys.exit(main(["export", out, "--out", out + "-export"]))
 sys.exit(0 if zoo.train("sentiment/gru", sys.argv[4], out, epochs=4, batch_size=32, verbose=0,
