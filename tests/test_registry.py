@@ -131,6 +131,34 @@ def test_entry_point_plugins_register_models(tmp_path):
     assert "['sentiment/plugin_gru']" in out.stdout and "sentiment_plugin_gru" in out.stdout
 
 
+def test_an_entry_point_module_can_add_a_task_and_mark_its_entries(tmp_path):
+    """A plugin module declares as the built-in task modules do: a Task subclass and builders marked with
+    zoo.base.entry, collected by the registry when it loads the entry point (nothing registers at import)."""
+    (tmp_path / "zoo_mood_plugin.py").write_text(textwrap.dedent('''
+        from zoo.base import entry
+        from zoo.tasks.sentiment import SentimentTask, _recurrent_classifier
+
+        class MoodTask(SentimentTask):
+            name = "mood"
+            description = "Mood: a text in, a mood out."
+
+        @entry("mood/gru")
+        def mood_gru(hp, problem):
+            """A GRU mood classifier from a plugin."""
+            return _recurrent_classifier(hp, problem, cell="gru", name="mood/gru")
+    '''))
+    dist = tmp_path / "zoo_mood_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-mood-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[zoo.models]\nmood = zoo_mood_plugin\n")
+    code = ("import zoo; print(zoo.list_models(task='mood')); print('mood' in zoo.list_tasks()); "
+            "print(zoo.get('mood/gru').description); print(zoo.build('mood/gru').name)")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-4:] == ["['mood/gru']", "True", "A GRU mood classifier from a plugin.",
+                                             "mood_gru"]
+
+
 def test_register_rejects_bad_names():
     with pytest.raises(ValueError, match="TASK/ENTRY"):
         zoo.register_model("lstm")(lambda hp, problem: None)

@@ -41,7 +41,6 @@ def entry(name: str, *, description: str | None = None) -> Callable:
     return mark
 
 
-
 @dataclass
 class FitData:
     """What ``model.fit`` trains on: in-memory arrays, or a ``keras.utils.PyDataset``
